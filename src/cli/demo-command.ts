@@ -1,0 +1,59 @@
+import { FakeIntercom } from '../fake-intercom/index.js';
+import { quoteIdent } from '../db/pool.js';
+import { DAY_MS, isoDay, startOfUtcDay } from '../pipeline/time-windows.js';
+import { EXIT_FAILED, EXIT_OK, onShutdownSignal, runCommand } from './command-runner.js';
+import { formatSummary, runReports } from './run-reports.js';
+
+export const DEMO_TOKEN = 'demo-token';
+
+/**
+ * `demo`: the whole pipeline against the fake Intercom, started in this process — catalogue, 7 days
+ * of every dataset exported, polled, downloaded and loaded — into schema `intercom_demo` (so it
+ * never touches real data), ending with a summary of what was loaded.
+ */
+export async function demoCommand(opts: { days: number; schema: string }): Promise<never> {
+  const fake = await FakeIntercom.start({ tokens: [DEMO_TOKEN], export: { latencyMs: 800 } });
+  process.stderr.write(`Fake Intercom listening on ${fake.url}\n`);
+  const end = startOfUtcDay(Date.now());
+  const start = end - opts.days * DAY_MS;
+  return runCommand(
+    async (ctx) => {
+      const { signal } = onShutdownSignal();
+      try {
+        const summary = await runReports(ctx, { mode: 'backfill', range: { start, end } }, { signal });
+        process.stdout.write(`\nDemo backfill ${isoDay(start)} .. ${isoDay(end - 1)} into schema "${ctx.config.pgSchema}":\n${formatSummary(summary)}\n`);
+        const { rows } = await ctx.pool.query<{ dataset_id: string; table_name: string }>('SELECT dataset_id, table_name FROM etl_datasets ORDER BY 1');
+        process.stdout.write('\nTables (try: psql -c \'SELECT * FROM intercom_demo.report_conversation LIMIT 5\'):\n');
+        for (const r of rows) {
+          const n = await ctx.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${quoteIdent(r.table_name)}`);
+          process.stdout.write(`  ${ctx.config.pgSchema}.${r.table_name}: ${n.rows[0]?.n} rows\n`);
+        }
+        return summary.progress.failed === 0 ? EXIT_OK : EXIT_FAILED;
+      } finally {
+        await fake.close();
+      }
+    },
+    {
+      defaultLogLevel: 'warn',
+      overrides: {
+        INTERCOM_BASE_URL: fake.url,
+        INTERCOM_ACCESS_TOKEN: DEMO_TOKEN,
+        PG_SCHEMA: opts.schema,
+        ETL_QUEUE_PREFIX: 'intercom-etl-demo',
+        ETL_POLL_INTERVAL_MS: '300',
+      },
+    },
+  );
+}
+
+/** `fake-intercom`: serve the fake on a port until interrupted (for manual runs and docker-compose's demo profile). */
+export async function fakeIntercomCommand(opts: { port: number; host: string; latencyMs: number; token: string }): Promise<void> {
+  const fake = await FakeIntercom.start({ port: opts.port, host: opts.host, tokens: [opts.token], export: { latencyMs: opts.latencyMs } });
+  process.stdout.write(
+    `Fake Intercom listening on ${fake.url} (workspace ${fake.workspaceId}).\n` +
+      `Use it with: INTERCOM_BASE_URL=${fake.url} INTERCOM_ACCESS_TOKEN=${opts.token}\n`,
+  );
+  const { stopped } = onShutdownSignal();
+  await stopped;
+  await fake.close();
+}

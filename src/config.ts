@@ -1,0 +1,234 @@
+import { ConfigError } from './errors.js';
+import { REGION_BASE_URLS, type IntercomRegion } from './intercom/types.js';
+import { parseDuration } from './pipeline/time-windows.js';
+
+/**
+ * The product's whole configuration, read from the environment once (here and nowhere else),
+ * validated, and frozen. Every problem is reported in one ConfigError.
+ */
+export interface Config {
+  intercom: {
+    /** Bearer token. Empty only for commands that never call Intercom. */
+    token: string;
+    region: IntercomRegion;
+    /** Resolved base URL: INTERCOM_BASE_URL, else the region's host. No trailing slash. */
+    baseUrl: string;
+    /** `Intercom-Version` header. Default `2.14`. */
+    version: string;
+    /** OAuth client id, sent as `client_id` on status calls when set. */
+    clientId?: string;
+    /** Per-request timeout, ms. Default 30000. */
+    timeoutMs: number;
+  };
+  databaseUrl: string;
+  redisUrl: string;
+  /** Schema holding every table of the product. Default `intercom`. */
+  pgSchema: string;
+  /** Prefix of every BullMQ key in Redis. Default `intercom-etl`. */
+  queuePrefix: string;
+  reports: {
+    /** Window length, ms. Default 1 day. */
+    windowMs: number;
+    /** Days the nightly run re-exports, ending at the end of yesterday. Default 3. */
+    lookbackDays: number;
+    /** First day (UTC midnight, ms) of a dataset with no history. Default: 30 days before today. */
+    startDate: number;
+    /** Dataset ids to load; empty means all. */
+    includeDatasets: string[];
+    excludeDatasets: string[];
+    /** Per-dataset attribute ids to request instead of all of them. */
+    attributeOverrides: Record<string, string[]>;
+    /** How CSV timestamps without zone are read. Default `UTC`. */
+    timestampTimezone: string;
+    /** Reporting data retention, days; earlier starts are clamped with a warning. Default 730. */
+    retentionDays: number;
+    /** Most unfinished Intercom export jobs across all processes; Intercom allows 5. Default 5. */
+    maxUnfinishedExports: number;
+    /** First poll delay after enqueue, ms; doubles up to 60 s. Default 2000. */
+    pollIntervalMs: number;
+    /** Give up on (and re-enqueue) an Intercom job running longer than this, ms. Default 2 h. */
+    exportTimeoutMs: number;
+    /** Times a window re-enqueues after Intercom reports `failed` before the window fails. Default 3. */
+    maxExportFailures: number;
+    /** Delay after the "5 pending export jobs" 429, ms. Default 30000. */
+    jobLimitBackoffMs: number;
+  };
+  schedule: {
+    /** Cron pattern of the nightly sync. Default `30 2 * * *`. */
+    cron: string;
+    /** IANA zone of the cron pattern. Default `UTC`. */
+    timezone: string;
+    enabled: boolean;
+  };
+  worker: {
+    /** Jobs a worker process runs at once. Default 4. */
+    concurrency: number;
+    /** Attempts of a job failing with retriable errors. Default 5. */
+    attempts: number;
+    /** BullMQ lock duration, ms: a killed worker's job is retried after about this long. Default 30000. */
+    lockDurationMs: number;
+  };
+  /** pino level; null lets the command choose (worker: info, interactive commands: warn). */
+  logLevel: string | null;
+}
+
+type Env = Record<string, string | undefined>;
+
+const DAY_MS = 86_400_000;
+
+/** Reads and validates the configuration. `overrides` win over `env` (tests, demo). */
+export function loadConfig(env: Env = process.env, overrides: Env = {}): Config {
+  const e: Env = { ...env, ...overrides };
+  const problems: string[] = [];
+  const str = (name: string, def: string): string => {
+    const v = e[name]?.trim();
+    return v === undefined || v === '' ? def : v;
+  };
+  const int = (name: string, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+    const raw = e[name]?.trim();
+    if (raw === undefined || raw === '') return def;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name}=${JSON.stringify(raw)} must be a whole number from ${min} to ${max}.`);
+      return def;
+    }
+    return n;
+  };
+  const list = (name: string): string[] =>
+    str(name, '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+
+  const regionRaw = str('INTERCOM_REGION', 'us').toLowerCase();
+  let region: IntercomRegion = 'us';
+  if (regionRaw in REGION_BASE_URLS) region = regionRaw as IntercomRegion;
+  else problems.push(`INTERCOM_REGION=${JSON.stringify(regionRaw)} must be one of us, eu, au.`);
+
+  let baseUrl = str('INTERCOM_BASE_URL', REGION_BASE_URLS[region]).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]+/.test(baseUrl)) {
+    problems.push(`INTERCOM_BASE_URL=${JSON.stringify(baseUrl)} must be an http(s) URL such as https://api.intercom.io.`);
+    baseUrl = REGION_BASE_URLS[region];
+  }
+
+  const databaseUrl = str('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/postgres');
+  if (!/^postgres(ql)?:\/\//.test(databaseUrl)) problems.push('DATABASE_URL must start with postgres:// or postgresql://.');
+  const redisUrl = str('REDIS_URL', 'redis://127.0.0.1:6379');
+  if (!/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL must start with redis:// or rediss:// (a /N db index is honoured).');
+
+  const pgSchema = str('PG_SCHEMA', 'intercom');
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(pgSchema)) {
+    problems.push(`PG_SCHEMA=${JSON.stringify(pgSchema)} must be a lower-case SQL identifier ([a-z_][a-z0-9_]*).`);
+  }
+  const queuePrefix = str('ETL_QUEUE_PREFIX', 'intercom-etl');
+  if (/[:\s]/.test(queuePrefix)) problems.push('ETL_QUEUE_PREFIX must not contain ":" or spaces.');
+
+  let windowMs = DAY_MS;
+  try {
+    windowMs = parseDuration(str('ETL_WINDOW', '1d'));
+  } catch (err) {
+    problems.push(`ETL_WINDOW: ${(err as Error).message}`);
+  }
+
+  const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
+  let startDate = today - 30 * DAY_MS;
+  const startRaw = str('ETL_START_DATE', '');
+  if (startRaw) {
+    const t = /^\d{4}-\d{2}-\d{2}$/.test(startRaw) ? Date.parse(`${startRaw}T00:00:00Z`) : NaN;
+    if (Number.isNaN(t)) problems.push(`ETL_START_DATE=${JSON.stringify(startRaw)} must be a date YYYY-MM-DD.`);
+    else startDate = t;
+  }
+
+  let attributeOverrides: Record<string, string[]> = {};
+  const overridesRaw = str('ETL_DATASET_ATTRIBUTES', '');
+  if (overridesRaw) {
+    try {
+      const parsed: unknown = JSON.parse(overridesRaw);
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+      for (const [k, v] of Object.entries(parsed)) {
+        if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'string')) throw new Error(`"${k}" is not a non-empty array of strings`);
+      }
+      attributeOverrides = parsed as Record<string, string[]>;
+    } catch (err) {
+      problems.push(`ETL_DATASET_ATTRIBUTES must be JSON like {"conversation":["conversation_id","channel"]}: ${(err as Error).message}.`);
+    }
+  }
+
+  const timestampTimezone = str('ETL_TIMESTAMP_TIMEZONE', 'UTC');
+  const scheduleTimezone = str('ETL_SCHEDULE_TIMEZONE', 'UTC');
+  for (const [name, tz] of [['ETL_TIMESTAMP_TIMEZONE', timestampTimezone], ['ETL_SCHEDULE_TIMEZONE', scheduleTimezone]] as const) {
+    if (!isValidTimezone(tz)) problems.push(`${name}=${JSON.stringify(tz)} is not an IANA time zone (e.g. UTC, Europe/Berlin).`);
+  }
+  const cron = str('ETL_SCHEDULE_CRON', '30 2 * * *');
+  if (!/^(\S+\s+){4,5}\S+$/.test(cron)) problems.push(`ETL_SCHEDULE_CRON=${JSON.stringify(cron)} must be a cron pattern of 5 or 6 fields.`);
+
+  const version = str('INTERCOM_VERSION', '2.14');
+  if (!/^(\d+\.\d+|Preview|Unstable)$/.test(version)) problems.push(`INTERCOM_VERSION=${JSON.stringify(version)} must look like 2.14 (or Preview).`);
+
+  const config: Config = {
+    intercom: {
+      token: str('INTERCOM_ACCESS_TOKEN', ''),
+      region,
+      baseUrl,
+      version,
+      ...(e.INTERCOM_CLIENT_ID?.trim() ? { clientId: e.INTERCOM_CLIENT_ID.trim() } : {}),
+      timeoutMs: int('INTERCOM_TIMEOUT_MS', 30_000, 1000),
+    },
+    databaseUrl,
+    redisUrl,
+    pgSchema,
+    queuePrefix,
+    reports: {
+      windowMs,
+      lookbackDays: int('ETL_LOOKBACK_DAYS', 3, 1, 365),
+      startDate,
+      includeDatasets: list('ETL_DATASETS'),
+      excludeDatasets: list('ETL_EXCLUDE_DATASETS'),
+      attributeOverrides,
+      timestampTimezone,
+      retentionDays: int('ETL_RETENTION_DAYS', 730, 1, 3650),
+      maxUnfinishedExports: int('ETL_MAX_UNFINISHED_EXPORTS', 5, 1, 5),
+      pollIntervalMs: int('ETL_POLL_INTERVAL_MS', 2000, 100),
+      exportTimeoutMs: int('ETL_EXPORT_TIMEOUT_MS', 2 * 3_600_000, 1000),
+      maxExportFailures: int('ETL_MAX_EXPORT_FAILURES', 3, 0, 100),
+      jobLimitBackoffMs: int('ETL_JOB_LIMIT_BACKOFF_MS', 30_000, 100),
+    },
+    schedule: {
+      cron,
+      timezone: scheduleTimezone,
+      enabled: !['0', 'false', 'no', 'off'].includes(str('ETL_SCHEDULE_ENABLED', 'true').toLowerCase()),
+    },
+    worker: {
+      concurrency: int('ETL_CONCURRENCY', 4, 1, 100),
+      attempts: int('ETL_JOB_ATTEMPTS', 5, 1, 100),
+      lockDurationMs: int('ETL_LOCK_DURATION_MS', 30_000, 1000),
+    },
+    logLevel: str('LOG_LEVEL', '') || null,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(config);
+}
+
+/** Commands that call Intercom check this once, before doing anything else. */
+export function requireIntercomToken(config: Config): void {
+  if (!config.intercom.token) {
+    throw new ConfigError(['INTERCOM_ACCESS_TOKEN is not set: create an access token in the Intercom Developer Hub (your app → Authentication) and export it.']);
+  }
+}
+
+function isValidTimezone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

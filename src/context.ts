@@ -1,0 +1,85 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import type pg from 'pg';
+import type { Config } from './config.js';
+import { requireIntercomToken } from './config.js';
+import { createPool } from './db/pool.js';
+import { IntercomClient } from './intercom/index.js';
+import type { Me } from './intercom/types.js';
+import { createLogger, type Logger } from './log.js';
+import { ExportSlots } from './pipeline/export-slots.js';
+
+export const QUEUE_NAMES = { reports: 'reports', control: 'control' } as const;
+export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
+
+/**
+ * Everything a command or a job processor needs, built once at start-up and passed down.
+ * Nothing below this reads the environment or opens its own connections.
+ */
+export interface AppContext {
+  config: Config;
+  log: Logger;
+  pool: pg.Pool;
+  /** Shared connection for queues and the export slots (BullMQ duplicates it for blocking calls). */
+  redis: Redis;
+  intercom: IntercomClient;
+  queues: Record<keyof typeof QUEUE_NAMES, Queue>;
+  /** The token's workspace, from `GET /me`; set by `connectIntercom()`. */
+  workspace: Me | null;
+  slots: ExportSlots | null;
+  close(): Promise<void>;
+}
+
+export interface ContextOptions {
+  log?: Logger;
+}
+
+export function createContext(config: Config, options: ContextOptions = {}): AppContext {
+  const log = options.log ?? createLogger({ level: config.logLevel ?? 'info' });
+  const pool = createPool(config.databaseUrl, config.pgSchema);
+  // BullMQ needs maxRetriesPerRequest: null so blocking commands survive reconnects.
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+  redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+  const intercom = new IntercomClient({
+    baseUrl: config.intercom.baseUrl,
+    token: config.intercom.token,
+    version: config.intercom.version,
+    timeoutMs: config.intercom.timeoutMs,
+    ...(config.intercom.clientId ? { clientId: config.intercom.clientId } : {}),
+    exportJobLimitBackoffMs: config.reports.jobLimitBackoffMs,
+    log,
+  });
+  const queueOpts = { connection: redis, prefix: config.queuePrefix };
+  const queues = {
+    reports: new Queue(QUEUE_NAMES.reports, queueOpts),
+    control: new Queue(QUEUE_NAMES.control, queueOpts),
+  };
+  const ctx: AppContext = {
+    config,
+    log,
+    pool,
+    redis,
+    intercom,
+    queues,
+    workspace: null,
+    slots: null,
+    async close() {
+      await Promise.allSettled([queues.reports.close(), queues.control.close()]);
+      await Promise.allSettled([pool.end(), redis.quit()]);
+    },
+  };
+  return ctx;
+}
+
+/**
+ * Checks the token once (`GET /me`) and learns the workspace. An invalid token fails here, at once,
+ * with Intercom's message — never after a round of retries.
+ */
+export async function connectIntercom(ctx: AppContext): Promise<Me> {
+  if (ctx.workspace) return ctx.workspace;
+  requireIntercomToken(ctx.config);
+  const me = await ctx.intercom.me();
+  ctx.workspace = me;
+  ctx.slots = new ExportSlots(ctx.redis, `${ctx.config.queuePrefix}:export-slots:${me.workspaceId}`, ctx.config.reports.maxUnfinishedExports);
+  return me;
+}

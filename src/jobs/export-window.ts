@@ -1,0 +1,54 @@
+import type { JobsOptions } from 'bullmq';
+import { FatalError } from '../errors.js';
+import { advanceExportWindow } from '../pipeline/advance-export.js';
+import * as ledger from '../pipeline/export-ledger.js';
+import { compactIso } from '../pipeline/time-windows.js';
+import type { JobDefinition } from './job-definition.js';
+import { runJob } from './job-outcome.js';
+
+/** Payload: the window's ledger key only. No secrets, no state: the ledger holds the state. */
+export interface ExportWindowPayload {
+  datasetId: string;
+  /** ISO timestamps of the half-open window. */
+  windowStart: string;
+  windowEnd: string;
+}
+
+/** Deterministic: a window is never queued twice at once. BullMQ ids cannot contain ':'. */
+export function exportWindowJobId(key: ledger.WindowKey): string {
+  return `export-${key.datasetId.replace(/:/g, '_')}-${compactIso(key.window.start)}-${compactIso(key.window.end)}`;
+}
+
+export function exportWindowPayload(key: ledger.WindowKey): ExportWindowPayload {
+  return { datasetId: key.datasetId, windowStart: new Date(key.window.start).toISOString(), windowEnd: new Date(key.window.end).toISOString() };
+}
+
+/**
+ * Finished jobs are removed so that re-running a range can queue the same job id again; the
+ * ledger keeps the history (rows, errors, timings).
+ */
+export function exportWindowJobOptions(attempts: number): JobsOptions {
+  return {
+    attempts,
+    backoff: { type: 'exponential', delay: 5_000, jitter: 0.5 },
+    removeOnComplete: true,
+    removeOnFail: true,
+  };
+}
+
+export const exportWindowJob: JobDefinition<ledger.WindowKey> = {
+  name: 'export-window',
+  queue: 'reports',
+  parse(data) {
+    const d = data as Partial<ExportWindowPayload>;
+    const start = Date.parse(d.windowStart ?? '');
+    const end = Date.parse(d.windowEnd ?? '');
+    if (typeof d.datasetId !== 'string' || Number.isNaN(start) || Number.isNaN(end) || end <= start) {
+      throw new FatalError(`export-window job has a malformed payload: ${JSON.stringify(data)}`);
+    }
+    return { datasetId: d.datasetId, window: { start, end } };
+  },
+  async process(ctx, job, token, key) {
+    return runJob(job, token, ctx.queues.reports, () => advanceExportWindow(ctx, key), (message) => ledger.recordFailed(ctx.pool, key, message));
+  },
+};

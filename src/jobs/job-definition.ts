@@ -1,0 +1,14 @@
+import type { Job } from 'bullmq';
+import type { AppContext, QueueName } from '../context.js';
+
+/**
+ * A job type: its name, its queue, how to validate its payload, and a thin processor that hands
+ * the work to plain functions taking the context. One file per job type under src/jobs/.
+ */
+export interface JobDefinition<Payload> {
+  name: string;
+  queue: QueueName;
+  /** Validates `job.data`; throws a FatalError on a malformed payload. */
+  parse(data: unknown): Payload;
+  process(ctx: AppContext, job: Job, token: string | undefined, payload: Payload): Promise<unknown>;
+}

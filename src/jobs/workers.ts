@@ -1,0 +1,58 @@
+import { Worker } from 'bullmq';
+import type { AppContext, QueueName } from '../context.js';
+import { QUEUE_NAMES } from '../context.js';
+import { JOB_DEFINITIONS } from './index.js';
+
+export interface WorkerSet {
+  workers: Worker[];
+  /** Stops taking jobs and waits for running ones (up to `timeoutMs`, then forces). */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+/**
+ * Starts one BullMQ worker per queue, dispatching jobs by name to their definition. Concurrency
+ * is per process; the Intercom-side limit (5 unfinished exports) is held by ExportSlots, across
+ * all processes.
+ */
+export function startWorkers(ctx: AppContext, queues: QueueName[] = [QUEUE_NAMES.reports, QUEUE_NAMES.control]): WorkerSet {
+  const workers = queues.map((queueName) => {
+    const definitions = new Map(JOB_DEFINITIONS.filter((d) => d.queue === queueName).map((d) => [d.name, d]));
+    const worker = new Worker(
+      queueName,
+      async (job, token) => {
+        const def = definitions.get(job.name);
+        if (!def) throw new Error(`No job type named ${JSON.stringify(job.name)} on queue ${queueName}.`);
+        return def.process(ctx, job, token, def.parse(job.data));
+      },
+      {
+        connection: ctx.redis,
+        prefix: ctx.config.queuePrefix,
+        concurrency: queueName === QUEUE_NAMES.control ? 1 : ctx.config.worker.concurrency,
+        lockDuration: ctx.config.worker.lockDurationMs,
+        stalledInterval: ctx.config.worker.lockDurationMs,
+        // A killed worker's job comes back once per stall; allow a few before BullMQ gives up on it.
+        maxStalledCount: 3,
+      },
+    );
+    worker.on('failed', (job, err) => {
+      ctx.log.warn({ queue: queueName, jobId: job?.id, job: job?.name, err: err.message }, 'job attempt failed');
+    });
+    worker.on('error', (err) => ctx.log.error({ queue: queueName, err: err.message }, 'worker error'));
+    return worker;
+  });
+  return {
+    workers,
+    async close(timeoutMs = 30_000) {
+      let timer: NodeJS.Timeout | undefined;
+      const graceful = Promise.all(workers.map((w) => w.close()));
+      const forced = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), timeoutMs);
+      });
+      if ((await Promise.race([graceful, forced])) === 'timeout') {
+        ctx.log.warn({ timeoutMs }, 'workers did not stop in time; forcing (their jobs will be retried)');
+        await Promise.all(workers.map((w) => w.close(true)));
+      }
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,179 @@
+import type pg from 'pg';
+import type { TimeWindow } from './time-windows.js';
+
+/**
+ * The export ledger (`etl_export_windows`): one row per (dataset, window). BullMQ jobs carry only
+ * the key; everything a re-run or a restarted worker needs to resume (the Intercom job id above
+ * all) lives here, written before it is acted on.
+ */
+
+export type WindowStatus = 'queued' | 'exporting' | 'loading' | 'loaded' | 'failed';
+export const TERMINAL_STATUSES: readonly WindowStatus[] = ['loaded', 'failed'];
+
+export interface WindowKey {
+  datasetId: string;
+  window: TimeWindow;
+}
+
+export interface LedgerRow extends WindowKey {
+  status: WindowStatus;
+  attributeIds: string[];
+  intercomJobId: string | null;
+  intercomStatus: string | null;
+  enqueueCount: number;
+  exportFailures: number;
+  attempts: number;
+  rowsLoaded: number | null;
+  bytesDownloaded: number | null;
+  requestedAt: Date;
+  enqueuedAt: Date | null;
+  loadedAt: Date | null;
+  error: string | null;
+}
+
+type Db = pg.Pool | pg.PoolClient;
+
+const KEY_WHERE = 'dataset_id = $1 AND window_start = $2 AND window_end = $3';
+const keyParams = (k: WindowKey): unknown[] => [k.datasetId, new Date(k.window.start), new Date(k.window.end)];
+
+interface DbRow {
+  dataset_id: string;
+  window_start: Date;
+  window_end: Date;
+  status: WindowStatus;
+  attribute_ids: string[] | null;
+  intercom_job_id: string | null;
+  intercom_status: string | null;
+  enqueue_count: number;
+  export_failures: number;
+  attempts: number;
+  rows_loaded: string | null;
+  bytes_downloaded: string | null;
+  requested_at: Date;
+  enqueued_at: Date | null;
+  loaded_at: Date | null;
+  error: string | null;
+}
+
+function fromDb(r: DbRow): LedgerRow {
+  return {
+    datasetId: r.dataset_id,
+    window: { start: r.window_start.getTime(), end: r.window_end.getTime() },
+    status: r.status,
+    attributeIds: r.attribute_ids ?? [],
+    intercomJobId: r.intercom_job_id,
+    intercomStatus: r.intercom_status,
+    enqueueCount: r.enqueue_count,
+    exportFailures: r.export_failures,
+    attempts: r.attempts,
+    rowsLoaded: r.rows_loaded === null ? null : Number(r.rows_loaded),
+    bytesDownloaded: r.bytes_downloaded === null ? null : Number(r.bytes_downloaded),
+    requestedAt: r.requested_at,
+    enqueuedAt: r.enqueued_at,
+    loadedAt: r.loaded_at,
+    error: r.error,
+  };
+}
+
+/**
+ * Records windows to export. A window that is finished (`loaded`, or `failed`) is reset to `queued`
+ * with the new attribute set; with `onlyMissing`, loaded windows are left alone. A window already
+ * in flight is left as it is (its BullMQ job is still running). Returns every window's row.
+ */
+export async function planWindows(
+  db: Db,
+  datasetId: string,
+  windows: TimeWindow[],
+  attributeIds: string[],
+  attributeSetHash: string,
+  onlyMissing: boolean,
+): Promise<LedgerRow[]> {
+  if (windows.length === 0) return [];
+  const resettable = onlyMissing ? `('failed')` : `('loaded', 'failed')`;
+  const { rows } = await db.query<DbRow>(
+    `INSERT INTO etl_export_windows AS w (dataset_id, window_start, window_end, status, attribute_ids, attribute_set_hash)
+     SELECT $1, s, e, 'queued', $4, $5 FROM unnest($2::timestamptz[], $3::timestamptz[]) AS t(s, e)
+     ON CONFLICT (dataset_id, window_start, window_end) DO UPDATE
+       SET status = 'queued', attribute_ids = EXCLUDED.attribute_ids, attribute_set_hash = EXCLUDED.attribute_set_hash,
+           intercom_job_id = NULL, intercom_status = NULL, export_failures = 0, error = NULL,
+           requested_at = now(), updated_at = now()
+       WHERE w.status IN ${resettable}
+     RETURNING *`,
+    [datasetId, windows.map((w) => new Date(w.start)), windows.map((w) => new Date(w.end)), attributeIds, attributeSetHash],
+  );
+  const touched = new Map(rows.map((r) => [r.window_start.getTime(), fromDb(r)]));
+  const untouched = windows.filter((w) => !touched.has(w.start));
+  if (untouched.length > 0) {
+    const rest = await db.query<DbRow>(
+      `SELECT * FROM etl_export_windows WHERE dataset_id = $1 AND (window_start, window_end) IN (SELECT * FROM unnest($2::timestamptz[], $3::timestamptz[]))`,
+      [datasetId, untouched.map((w) => new Date(w.start)), untouched.map((w) => new Date(w.end))],
+    );
+    for (const r of rest.rows) touched.set(r.window_start.getTime(), fromDb(r));
+  }
+  return windows.map((w) => touched.get(w.start)).filter((r): r is LedgerRow => r !== undefined);
+}
+
+export async function getWindow(db: Db, key: WindowKey): Promise<LedgerRow | null> {
+  const { rows } = await db.query<DbRow>(`SELECT * FROM etl_export_windows WHERE ${KEY_WHERE}`, keyParams(key));
+  return rows[0] ? fromDb(rows[0]) : null;
+}
+
+export async function getWindows(db: Db, keys: WindowKey[]): Promise<LedgerRow[]> {
+  if (keys.length === 0) return [];
+  const { rows } = await db.query<DbRow>(
+    `SELECT w.* FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS k(d, s, e)
+       JOIN etl_export_windows w ON w.dataset_id = k.d AND w.window_start = k.s AND w.window_end = k.e`,
+    [keys.map((k) => k.datasetId), keys.map((k) => new Date(k.window.start)), keys.map((k) => new Date(k.window.end))],
+  );
+  return rows.map(fromDb);
+}
+
+/** Counts a processor run (an attempt) and returns the row as it is now. */
+export async function startAttempt(db: Db, key: WindowKey): Promise<LedgerRow | null> {
+  const { rows } = await db.query<DbRow>(
+    `UPDATE etl_export_windows SET attempts = attempts + 1, updated_at = now() WHERE ${KEY_WHERE} RETURNING *`,
+    keyParams(key),
+  );
+  return rows[0] ? fromDb(rows[0]) : null;
+}
+
+export async function recordEnqueued(db: Db, key: WindowKey, intercomJobId: string, intercomStatus: string): Promise<void> {
+  await db.query(
+    `UPDATE etl_export_windows SET status = 'exporting', intercom_job_id = $4, intercom_status = $5, enqueue_count = enqueue_count + 1,
+            enqueued_at = now(), error = NULL, updated_at = now() WHERE ${KEY_WHERE}`,
+    [...keyParams(key), intercomJobId, intercomStatus],
+  );
+}
+
+export async function recordIntercomStatus(db: Db, key: WindowKey, intercomStatus: string, status?: WindowStatus): Promise<void> {
+  await db.query(
+    `UPDATE etl_export_windows SET intercom_status = $4, status = COALESCE($5, status),
+            exported_at = CASE WHEN $5 = 'loading' THEN now() ELSE exported_at END, updated_at = now() WHERE ${KEY_WHERE}`,
+    [...keyParams(key), intercomStatus, status ?? null],
+  );
+}
+
+/** Forgets the Intercom job so the next step enqueues a new one (failed export, expired download). */
+export async function forgetIntercomJob(db: Db, key: WindowKey, reason: string, countAsFailure: boolean): Promise<LedgerRow | null> {
+  const { rows } = await db.query<DbRow>(
+    `UPDATE etl_export_windows SET intercom_job_id = NULL, status = 'queued', error = $4,
+            export_failures = export_failures + $5, updated_at = now() WHERE ${KEY_WHERE} RETURNING *`,
+    [...keyParams(key), reason, countAsFailure ? 1 : 0],
+  );
+  return rows[0] ? fromDb(rows[0]) : null;
+}
+
+export async function recordLoaded(db: Db, key: WindowKey, rowsLoaded: number, bytes: number | null, loadMs: number): Promise<void> {
+  await db.query(
+    `UPDATE etl_export_windows SET status = 'loaded', rows_loaded = $4, bytes_downloaded = $5, load_ms = $6, loaded_at = now(),
+            error = NULL, updated_at = now() WHERE ${KEY_WHERE}`,
+    [...keyParams(key), rowsLoaded, bytes, loadMs],
+  );
+}
+
+export async function recordFailed(db: Db, key: WindowKey, error: string): Promise<void> {
+  await db.query(`UPDATE etl_export_windows SET status = 'failed', error = $4, updated_at = now() WHERE ${KEY_WHERE}`, [
+    ...keyParams(key),
+    error.slice(0, 4000),
+  ]);
+}

@@ -1,0 +1,52 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * Intercom allows at most 5 unfinished reporting export jobs per workspace. Every worker process on
+ * every host takes a slot here, in Redis, before it enqueues at Intercom, and gives it back once
+ * Intercom reports the job finished. A slot is a member of a sorted set scored by its lease expiry,
+ * so a slot of a killed process frees itself after `leaseMs`; the window's retried job re-takes
+ * the same member (it is keyed by window), so a resumed poll never needs a second slot.
+ */
+const ACQUIRE = `
+local key, member, now, expires, max = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+if redis.call('ZSCORE', key, member) then
+  redis.call('ZADD', key, expires, member)
+  return 1
+end
+if redis.call('ZCARD', key) < max then
+  redis.call('ZADD', key, expires, member)
+  return 1
+end
+return 0`;
+
+export class ExportSlots {
+  constructor(
+    private readonly redis: Redis,
+    private readonly key: string,
+    private readonly max: number,
+    /** How long a slot stays taken without renewal, ms. Polls renew it. */
+    private readonly leaseMs = 10 * 60_000,
+  ) {}
+
+  /** Takes (or renews) the slot of `holder`. False when all slots are taken. */
+  async acquire(holder: string): Promise<boolean> {
+    const now = Date.now();
+    const res = await this.redis.eval(ACQUIRE, 1, this.key, holder, String(now), String(now + this.leaseMs), String(this.max));
+    return res === 1;
+  }
+
+  /** Extends the lease of a held slot; a no-op for a holder without one. */
+  async renew(holder: string): Promise<void> {
+    await this.redis.zadd(this.key, 'XX', Date.now() + this.leaseMs, holder);
+  }
+
+  async release(holder: string): Promise<void> {
+    await this.redis.zrem(this.key, holder);
+  }
+
+  /** Slots taken now (expired leases excluded). */
+  async inUse(): Promise<number> {
+    return this.redis.zcount(this.key, Date.now(), '+inf');
+  }
+}

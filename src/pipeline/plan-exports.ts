@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import type { AppContext } from '../context.js';
+import { FatalError } from '../errors.js';
+import { exportWindowJob, exportWindowJobId, exportWindowJobOptions, exportWindowPayload } from '../jobs/export-window.js';
+import { columnsForRequest, requestIdOf, syncCatalogue, type ReportDataset } from '../sinks/report-catalogue.js';
+import * as ledger from './export-ledger.js';
+import { DAY_MS, isoDay, splitIntoWindows, startOfUtcDay, type TimeWindow } from './time-windows.js';
+
+export interface PlanRequest {
+  /** Datasets to export; empty or absent: every dataset allowed by ETL_DATASETS / ETL_EXCLUDE_DATASETS. */
+  datasetIds?: string[];
+  /** `backfill`: exactly `range`. `nightly`: the lookback days up to the end of yesterday (UTC), catching up from the last load. */
+  mode: 'backfill' | 'nightly';
+  range?: TimeWindow;
+  windowMs?: number;
+  /** Skip windows that are already loaded (default: re-export them, replacing their rows). */
+  onlyMissing?: boolean;
+  /** Clock, for tests. */
+  now?: number;
+}
+
+export interface Plan {
+  windows: ledger.WindowKey[];
+  /** Windows left alone because they were loaded (onlyMissing). */
+  skipped: number;
+  warnings: string[];
+  datasets: ReportDataset[];
+}
+
+/** Fetches get_datasets and records it in the catalogue (new tables, new columns). */
+export async function refreshCatalogue(ctx: AppContext): Promise<ReportDataset[]> {
+  const datasets = await ctx.intercom.getDatasets();
+  return syncCatalogue(ctx.pool, ctx.config.pgSchema, datasets);
+}
+
+/**
+ * Decides the windows to export, records them in the ledger and queues one job per window.
+ * Running it twice queues nothing twice: job ids are deterministic and in-flight windows are kept.
+ */
+export async function planReportExports(ctx: AppContext, req: PlanRequest): Promise<Plan> {
+  const now = req.now ?? Date.now();
+  const cfg = ctx.config.reports;
+  const windowMs = req.windowMs ?? cfg.windowMs;
+  const catalogue = await refreshCatalogue(ctx);
+  const datasets = selectDatasets(catalogue, req.datasetIds, cfg.includeDatasets, cfg.excludeDatasets);
+  const retentionStart = startOfUtcDay(now) - (cfg.retentionDays - 1) * DAY_MS;
+  const warnings: string[] = [];
+  const windows: ledger.WindowKey[] = [];
+  let skipped = 0;
+
+  for (const ds of datasets) {
+    let range = req.mode === 'backfill' ? req.range! : await nightlyRange(ctx, ds.datasetId, now);
+    if (range.start < retentionStart) {
+      warnings.push(
+        `${ds.datasetId}: start ${isoDay(range.start)} is before Intercom's ${cfg.retentionDays}-day reporting retention; starting at ${isoDay(retentionStart)} instead.`,
+      );
+      range = { start: retentionStart, end: range.end };
+    }
+    const planned = splitIntoWindows(range, windowMs);
+    if (planned.length === 0) continue;
+    const requestIds = attributesToRequest(ds, cfg.attributeOverrides[ds.datasetId]);
+    const hash = createHash('sha256').update(requestIds.join('\n')).digest('hex').slice(0, 16);
+    const rows = await ledger.planWindows(ctx.pool, ds.datasetId, planned, requestIds, hash, req.onlyMissing ?? false);
+    const toRun = rows.filter((r) => r.status !== 'loaded');
+    skipped += rows.length - toRun.length;
+    await queueWindowJobs(ctx, toRun);
+    windows.push(...toRun.map((r) => ({ datasetId: r.datasetId, window: r.window })));
+  }
+  for (const w of warnings) ctx.log.warn(w);
+  return { windows, skipped, warnings, datasets };
+}
+
+/** Adds the windows' jobs; a job already in Redis is left as it is (same id). Also used to heal. */
+export async function queueWindowJobs(ctx: AppContext, keys: ledger.WindowKey[]): Promise<void> {
+  const opts = exportWindowJobOptions(ctx.config.worker.attempts);
+  for (let i = 0; i < keys.length; i += 500) {
+    await ctx.queues.reports.addBulk(
+      keys.slice(i, i + 500).map((k) => ({ name: exportWindowJob.name, data: exportWindowPayload(k), opts: { ...opts, jobId: exportWindowJobId(k) } })),
+    );
+  }
+}
+
+function selectDatasets(all: ReportDataset[], requested: string[] | undefined, include: string[], exclude: string[]): ReportDataset[] {
+  const known = new Map(all.map((d) => [d.datasetId, d]));
+  if (requested && requested.length > 0) {
+    const unknown = requested.filter((id) => !known.has(id));
+    if (unknown.length > 0) {
+      throw new FatalError(`Unknown dataset ${unknown.map((u) => JSON.stringify(u)).join(', ')}. Intercom lists: ${[...known.keys()].join(', ')}.`);
+    }
+    return requested.map((id) => known.get(id)!);
+  }
+  return all.filter((d) => (include.length === 0 || include.includes(d.datasetId)) && !exclude.includes(d.datasetId));
+}
+
+/**
+ * Every current attribute (or the configured list), always with the dataset's default time
+ * attribute, as qualified ids where Intercom gave them.
+ */
+function attributesToRequest(ds: ReportDataset, override: string[] | undefined): string[] {
+  const cols = override ? columnsForRequest(ds, override) : ds.columns.filter((c) => c.current);
+  if (!cols.some((c) => c.attributeId === ds.defaultTimeAttributeId)) {
+    const timeCol = ds.columns.find((c) => c.attributeId === ds.defaultTimeAttributeId);
+    if (timeCol) cols.unshift(timeCol);
+  }
+  return cols.map(requestIdOf);
+}
+
+/**
+ * The nightly range of one dataset: the last `lookbackDays` days up to the end of yesterday (UTC).
+ * A dataset never loaded starts at ETL_START_DATE; one whose last load ended earlier (the worker
+ * was down) starts there, so missed nights are caught up.
+ */
+async function nightlyRange(ctx: AppContext, datasetId: string, now: number): Promise<TimeWindow> {
+  const end = startOfUtcDay(now);
+  const { rows } = await ctx.pool.query<{ last_end: Date | null }>(
+    `SELECT max(window_end) AS last_end FROM etl_export_windows WHERE dataset_id = $1 AND status = 'loaded'`,
+    [datasetId],
+  );
+  const lastEnd = rows[0]?.last_end?.getTime() ?? null;
+  const lookbackStart = end - ctx.config.reports.lookbackDays * DAY_MS;
+  const start = lastEnd === null ? ctx.config.reports.startDate : Math.min(lookbackStart, startOfUtcDay(lastEnd));
+  return { start: Math.min(start, end), end };
+}

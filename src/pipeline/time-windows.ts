@@ -1,0 +1,67 @@
+/**
+ * Time windows are half-open UTC intervals `[start, end)` in ms. Intercom treats `end_time` as
+ * inclusive, so the export of a window sends `end_time = end/1000 - 1`: a row at exactly midnight
+ * belongs to the window that starts at that midnight, and to no other.
+ */
+export interface TimeWindow {
+  start: number;
+  end: number;
+}
+
+export const DAY_MS = 86_400_000;
+const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: DAY_MS, w: 7 * DAY_MS };
+
+/** `30m`, `6h`, `1d`, `7d`, `2w` → ms. Windows must divide a day or be whole days. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+)\s*([mhdw])$/.exec(text.trim());
+  if (!m) throw new Error(`${JSON.stringify(text)} is not a duration like 6h, 1d or 7d.`);
+  const ms = Number(m[1]) * UNIT_MS[m[2]!]!;
+  if (ms < 3_600_000) throw new Error(`${JSON.stringify(text)} is shorter than the smallest window, 1h.`);
+  if (ms < DAY_MS ? DAY_MS % ms !== 0 : ms % DAY_MS !== 0) {
+    throw new Error(`${JSON.stringify(text)} must divide a day (1h, 2h, 3h, 4h, 6h, 8h, 12h) or be whole days.`);
+  }
+  return ms;
+}
+
+/** `YYYY-MM-DD` → UTC midnight in ms; throws a clear error otherwise. */
+export function parseDay(text: string, what: string): number {
+  const t = /^\d{4}-\d{2}-\d{2}$/.test(text) ? Date.parse(`${text}T00:00:00Z`) : NaN;
+  if (Number.isNaN(t)) throw new Error(`${what} ${JSON.stringify(text)} must be a date YYYY-MM-DD.`);
+  return t;
+}
+
+export function startOfUtcDay(ms: number): number {
+  return Math.floor(ms / DAY_MS) * DAY_MS;
+}
+
+/**
+ * Splits `[from, to)` into consecutive windows of `windowMs`, aligned to `from`; the last window
+ * is cut at `to`. Every instant of the range lies in exactly one window.
+ */
+export function splitIntoWindows(range: TimeWindow, windowMs: number): TimeWindow[] {
+  if (!(range.end > range.start)) return [];
+  const windows: TimeWindow[] = [];
+  for (let s = range.start; s < range.end; s += windowMs) {
+    windows.push({ start: s, end: Math.min(s + windowMs, range.end) });
+  }
+  return windows;
+}
+
+/** `[start, end)` in ms → Intercom's inclusive Unix-second bounds. */
+export function toIntercomBounds(w: TimeWindow): { startTime: number; endTime: number } {
+  return { startTime: Math.floor(w.start / 1000), endTime: Math.ceil(w.end / 1000) - 1 };
+}
+
+/** `20260101T000000Z`: sortable, and safe in BullMQ job ids (no `:`). */
+export function compactIso(ms: number): string {
+  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+}
+
+export function isoDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+export function formatWindow(w: TimeWindow): string {
+  const fmt = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace(/:00\.000Z$/, '').replace(/\.000Z$/, '');
+  return `[${fmt(w.start)}, ${fmt(w.end)})`;
+}

@@ -1,0 +1,170 @@
+import type pg from 'pg';
+import { withTransaction, quoteIdent } from '../db/pool.js';
+import type { Dataset } from '../intercom/types.js';
+import { guessColumnType, METADATA_COLUMNS, reportTableName, uniqueName, type ColumnType } from './column-naming.js';
+
+/** One attribute column of a report table. */
+export interface ReportColumn {
+  columnName: string;
+  attributeId: string;
+  qualifiedId: string | null;
+  name: string;
+  columnType: ColumnType;
+  /** Whether the latest get_datasets listed it. */
+  current: boolean;
+}
+
+/** A dataset as the loader sees it: its table, time column and columns in catalogue order. */
+export interface ReportDataset {
+  datasetId: string;
+  name: string;
+  tableName: string;
+  defaultTimeAttributeId: string;
+  columns: ReportColumn[];
+}
+
+/** Lock key shared by every statement that changes a report table's shape or rows. */
+export function reportTableLockKey(schema: string, tableName: string): string {
+  return `intercom-etl:report-table:${schema}.${tableName}`;
+}
+
+/**
+ * Records `datasets` (from get_datasets) in the catalogue: new datasets get a report table, new
+ * attributes get a column, everything seen gets `last_seen_at = now()`. Idempotent.
+ */
+export async function syncCatalogue(pool: pg.Pool, schema: string, datasets: Dataset[]): Promise<ReportDataset[]> {
+  const out: ReportDataset[] = [];
+  for (const ds of datasets) out.push(await syncDataset(pool, schema, ds));
+  return out;
+}
+
+async function syncDataset(pool: pg.Pool, schema: string, ds: Dataset): Promise<ReportDataset> {
+  return withTransaction(pool, async (client) => {
+    // Serialise catalogue changes for the workspace: table names are assigned against each other.
+    await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`intercom-etl:catalogue:${schema}`]);
+    const existing = await client.query<{ table_name: string }>('SELECT table_name FROM etl_datasets WHERE dataset_id = $1', [ds.id]);
+    let tableName = existing.rows[0]?.table_name;
+    if (!tableName) {
+      const taken = await client.query<{ table_name: string }>('SELECT table_name FROM etl_datasets');
+      tableName = reportTableName(ds.id, new Set(taken.rows.map((r) => r.table_name)));
+    }
+    await client.query(
+      `INSERT INTO etl_datasets (dataset_id, name, description, default_time_attribute_id, table_name)
+       VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (dataset_id) DO UPDATE SET name = EXCLUDED.name, description = EXCLUDED.description,
+         default_time_attribute_id = EXCLUDED.default_time_attribute_id, last_seen_at = now()`,
+      [ds.id, ds.name, ds.description, ds.defaultTimeAttributeId, tableName],
+    );
+    await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [reportTableLockKey(schema, tableName)]);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${quoteIdent(tableName)} (
+         _window_start    timestamptz NOT NULL DEFAULT current_setting('intercom_etl.window_start', true)::timestamptz,
+         _window_end      timestamptz NOT NULL DEFAULT current_setting('intercom_etl.window_end', true)::timestamptz,
+         _intercom_job_id text DEFAULT current_setting('intercom_etl.intercom_job_id', true),
+         _loaded_at       timestamptz NOT NULL DEFAULT now()
+       )`,
+    );
+    await client.query(`CREATE INDEX IF NOT EXISTS ${quoteIdent(`${tableName.slice(0, 50)}_window`)} ON ${quoteIdent(tableName)} (_window_start, _window_end)`);
+
+    const { rows } = await client.query<{ column_name: string; attribute_id: string; qualified_id: string | null; position: number }>(
+      'SELECT column_name, attribute_id, qualified_id, position FROM etl_attributes WHERE dataset_id = $1 ORDER BY position',
+      [ds.id],
+    );
+    const taken = new Set<string>([...METADATA_COLUMNS, ...rows.map((r) => r.column_name)]);
+    const unmatched = [...rows];
+    let nextPosition = rows.reduce((m, r) => Math.max(m, r.position + 1), 0);
+    for (const attr of ds.attributes) {
+      // Match on the qualified id when both sides know it; otherwise on the plain id, in order,
+      // so an ambiguous plain id seen twice maps to two columns consistently.
+      let idx = attr.qualifiedId ? unmatched.findIndex((r) => r.qualified_id === attr.qualifiedId) : -1;
+      if (idx < 0) idx = unmatched.findIndex((r) => r.attribute_id === attr.id && (!r.qualified_id || !attr.qualifiedId));
+      if (idx >= 0) {
+        const row = unmatched.splice(idx, 1)[0]!;
+        await client.query(
+          `UPDATE etl_attributes SET name = $3, qualified_id = COALESCE($4, qualified_id), last_seen_at = now()
+           WHERE dataset_id = $1 AND column_name = $2`,
+          [ds.id, row.column_name, attr.name, attr.qualifiedId ?? null],
+        );
+        continue;
+      }
+      const columnName = uniqueName(attr.id, taken);
+      taken.add(columnName);
+      const type = guessColumnType(attr.id, attr.qualifiedId);
+      await client.query(`ALTER TABLE ${quoteIdent(tableName)} ADD COLUMN IF NOT EXISTS ${quoteIdent(columnName)} ${type}`);
+      await client.query(
+        `INSERT INTO etl_attributes (dataset_id, column_name, attribute_id, qualified_id, name, column_type, position)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [ds.id, columnName, attr.id, attr.qualifiedId ?? null, attr.name, type, nextPosition++],
+      );
+    }
+    const timeCol = await client.query<{ column_name: string; column_type: string }>(
+      `SELECT column_name, column_type FROM etl_attributes WHERE dataset_id = $1 AND attribute_id = $2 ORDER BY position LIMIT 1`,
+      [ds.id, ds.defaultTimeAttributeId],
+    );
+    const tc = timeCol.rows[0];
+    if (tc && tc.column_type === 'timestamptz') {
+      await client.query(`CREATE INDEX IF NOT EXISTS ${quoteIdent(`${tableName.slice(0, 50)}_time`)} ON ${quoteIdent(tableName)} (${quoteIdent(tc.column_name)})`);
+    }
+    return loadReportDatasetWith(client, ds.id);
+  });
+}
+
+/** The catalogue entry of one dataset, or null when it was never seen. */
+export async function loadReportDataset(pool: pg.Pool | pg.PoolClient, datasetId: string): Promise<ReportDataset | null> {
+  return loadReportDatasetWith(pool, datasetId).catch((err: unknown) => {
+    if (err instanceof Error && err.message.startsWith('Dataset ')) return null;
+    throw err;
+  });
+}
+
+async function loadReportDatasetWith(db: pg.Pool | pg.PoolClient, datasetId: string): Promise<ReportDataset> {
+  const ds = await db.query<{ dataset_id: string; name: string; table_name: string; default_time_attribute_id: string; last_seen_at: Date }>(
+    'SELECT dataset_id, name, table_name, default_time_attribute_id, last_seen_at FROM etl_datasets WHERE dataset_id = $1',
+    [datasetId],
+  );
+  const d = ds.rows[0];
+  if (!d) throw new Error(`Dataset ${datasetId} is not in the catalogue.`);
+  const cols = await db.query<{
+    column_name: string;
+    attribute_id: string;
+    qualified_id: string | null;
+    name: string;
+    column_type: ColumnType;
+    current: boolean;
+  }>(
+    `SELECT a.column_name, a.attribute_id, a.qualified_id, a.name, a.column_type, a.last_seen_at >= d.last_seen_at AS current
+       FROM etl_attributes a JOIN etl_datasets d USING (dataset_id)
+      WHERE a.dataset_id = $1 ORDER BY a.position`,
+    [datasetId],
+  );
+  return {
+    datasetId: d.dataset_id,
+    name: d.name,
+    tableName: d.table_name,
+    defaultTimeAttributeId: d.default_time_attribute_id,
+    columns: cols.rows.map((r) => ({
+      columnName: r.column_name,
+      attributeId: r.attribute_id,
+      qualifiedId: r.qualified_id,
+      name: r.name,
+      columnType: r.column_type,
+      current: r.current,
+    })),
+  };
+}
+
+/** The id to send Intercom for a column: its qualified id when known, else its plain id. */
+export function requestIdOf(col: ReportColumn): string {
+  return col.qualifiedId ?? col.attributeId;
+}
+
+/** Resolves requested ids (as stored in the ledger) to columns, in request order. */
+export function columnsForRequest(ds: ReportDataset, requestedIds: string[]): ReportColumn[] {
+  const remaining = [...ds.columns];
+  return requestedIds.map((id) => {
+    let idx = remaining.findIndex((c) => c.qualifiedId === id);
+    if (idx < 0) idx = remaining.findIndex((c) => c.attributeId === id);
+    if (idx < 0) throw new Error(`Attribute ${JSON.stringify(id)} of dataset ${ds.datasetId} is not in the catalogue; run \`intercom-etl datasets\` to refresh it.`);
+    return remaining.splice(idx, 1)[0]!;
+  });
+}

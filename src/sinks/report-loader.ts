@@ -1,0 +1,163 @@
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { FatalError } from '../errors.js';
+import { quoteIdent, quoteLiteral, withClient } from '../db/pool.js';
+import type { TimeWindow } from '../pipeline/time-windows.js';
+import { peekCsvHeader } from './csv-header.js';
+import { reportTableLockKey, type ReportColumn, type ReportDataset } from './report-catalogue.js';
+
+export interface LoadWindowRequest {
+  dataset: ReportDataset;
+  /** Columns in the order they were requested, i.e. the order of the CSV's columns. */
+  columns: ReportColumn[];
+  window: TimeWindow;
+  intercomJobId: string | null;
+  /** Zone that timestamp strings without offset are read in. */
+  timestampTimezone: string;
+  /** Opens the (decoded) CSV. Called again after a column had to be widened. Null: no data. */
+  openCsv: (() => Promise<Readable>) | null;
+  /** Runs inside the load transaction, after the rows are in: the ledger update commits with them. */
+  onLoaded?: (client: pg.PoolClient, rows: number) => Promise<void>;
+}
+
+export interface LoadWindowResult {
+  rows: number;
+  /** Columns widened to text during this load. */
+  widened: string[];
+}
+
+const TYPE_ERROR_CODES = new Set(['22P02', '22007', '22008', '22003', '22009', '22015']);
+
+/**
+ * Replaces exactly the rows of `window` in the dataset's table with the CSV's rows, in one
+ * transaction: delete the window's rows, COPY the CSV straight into the table (metadata columns
+ * fill from transaction settings), run `onLoaded`, commit. A failure anywhere rolls everything back,
+ * so a failed window loads nothing. When a value does not fit a column's guessed type the column
+ * is widened to text and the load starts again from a fresh download: no row is lost to a guess.
+ */
+export async function loadReportWindow(pool: pg.Pool, schema: string, req: LoadWindowRequest): Promise<LoadWindowResult> {
+  const widened: string[] = [];
+  for (;;) {
+    try {
+      const rows = await loadOnce(pool, schema, req);
+      return { rows, widened };
+    } catch (err) {
+      const column = typeErrorColumn(err, req);
+      if (!column || widened.includes(column.columnName)) throw err;
+      await widenColumn(pool, schema, req.dataset, column);
+      column.columnType = 'text';
+      widened.push(column.columnName);
+    }
+  }
+}
+
+async function loadOnce(pool: pg.Pool, schema: string, req: LoadWindowRequest): Promise<number> {
+  const { dataset, window } = req;
+  const source = req.openCsv ? await req.openCsv() : null;
+  return withClient(pool, async (client) => {
+    let copyStream: NodeJS.WritableStream | null = null;
+    await client.query('BEGIN');
+    try {
+      let body: Readable | null = null;
+      if (source) {
+        const peeked = await peekCsvHeader(source);
+        if (peeked.header) {
+          checkHeader(peeked.header, req);
+          body = peeked.stream;
+        } else {
+          peeked.stream.destroy();
+        }
+      }
+      await client.query(`SET LOCAL TimeZone = ${quoteLiteral(req.timestampTimezone)}`);
+      await client.query(
+        `SELECT set_config('intercom_etl.window_start', $1, true), set_config('intercom_etl.window_end', $2, true),
+                set_config('intercom_etl.intercom_job_id', $3, true)`,
+        [new Date(window.start).toISOString(), new Date(window.end).toISOString(), req.intercomJobId ?? ''],
+      );
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [reportTableLockKey(schema, dataset.tableName)]);
+      await deleteWindowRows(client, dataset, window);
+      let rows = 0;
+      if (body) {
+        const typed = req.columns.filter((c) => c.columnType !== 'text').map((c) => quoteIdent(c.columnName));
+        const forceNull = typed.length > 0 ? `, FORCE_NULL (${typed.join(', ')})` : '';
+        const sql = `COPY ${quoteIdent(dataset.tableName)} (${req.columns.map((c) => quoteIdent(c.columnName)).join(', ')})
+                     FROM STDIN WITH (FORMAT csv, HEADER true${forceNull})`;
+        const copy = client.query(copyFrom(sql));
+        copyStream = copy;
+        await pipeline(body, copy);
+        rows = copy.rowCount;
+      }
+      await req.onLoaded?.(client, rows);
+      await client.query('COMMIT');
+      return rows;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      source?.destroy();
+      void copyStream;
+      throw err;
+    }
+  });
+}
+
+/**
+ * A window owns the rows whose time attribute falls inside it, plus any row that was loaded by a
+ * window lying inside it (rows whose time value is missing or outside their own window). So a
+ * re-export replaces exactly its range whatever window sizes loaded it before.
+ */
+async function deleteWindowRows(client: pg.PoolClient, dataset: ReportDataset, window: TimeWindow): Promise<void> {
+  const timeCol = dataset.columns.find((c) => c.attributeId === dataset.defaultTimeAttributeId && c.columnType === 'timestamptz');
+  const byTime = timeCol ? `(${quoteIdent(timeCol.columnName)} >= $1 AND ${quoteIdent(timeCol.columnName)} < $2) OR ` : '';
+  await client.query(`DELETE FROM ${quoteIdent(dataset.tableName)} WHERE ${byTime}(_window_start >= $1 AND _window_end <= $2)`, [
+    new Date(window.start),
+    new Date(window.end),
+  ]);
+}
+
+/** Header fields must be the requested attributes' plain ids, in order (a `prefix.id` form is accepted too). */
+function checkHeader(header: string[], req: LoadWindowRequest): void {
+  const expected = req.columns.map((c) => c.attributeId);
+  const ok =
+    header.length === expected.length &&
+    header.every((h, i) => h === expected[i] || (req.columns[i]!.qualifiedId !== null && h === req.columns[i]!.qualifiedId));
+  if (ok) return;
+  const firstDiff = expected.findIndex((e, i) => header[i] !== e);
+  const at = firstDiff >= 0 ? firstDiff : expected.length;
+  throw new FatalError(
+    `The CSV header of dataset ${req.dataset.datasetId} does not match the requested attributes, so nothing was loaded for this window. ` +
+      `Expected ${expected.length} columns, got ${header.length}; column ${at + 1} is ${JSON.stringify(header[at] ?? '(missing)')}, ` +
+      `expected ${JSON.stringify(expected[at] ?? '(none)')}. If Intercom changed the dataset, run \`intercom-etl datasets\` and re-run the range.`,
+    { code: 'header_mismatch' },
+  );
+}
+
+/** The column a COPY type error is about (`COPY t, line 3, column first_response_time: "abc"`), if typed. */
+function typeErrorColumn(err: unknown, req: LoadWindowRequest): ReportColumn | null {
+  const e = err as { code?: string; where?: string };
+  if (!e.code || !TYPE_ERROR_CODES.has(e.code) || !e.where) return null;
+  const m = /column ([^:]+):/.exec(e.where);
+  const col = m ? req.columns.find((c) => c.columnName === m[1]) : undefined;
+  return col && col.columnType !== 'text' ? col : null;
+}
+
+async function widenColumn(pool: pg.Pool, schema: string, dataset: ReportDataset, column: ReportColumn): Promise<void> {
+  await withClient(pool, async (client) => {
+    await client.query('BEGIN');
+    try {
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [reportTableLockKey(schema, dataset.tableName)]);
+      await client.query(`SET LOCAL TimeZone = 'UTC'`);
+      await client.query(
+        `ALTER TABLE ${quoteIdent(dataset.tableName)} ALTER COLUMN ${quoteIdent(column.columnName)} TYPE text USING ${quoteIdent(column.columnName)}::text`,
+      );
+      await client.query(`UPDATE etl_attributes SET column_type = 'text', widened_at = now() WHERE dataset_id = $1 AND column_name = $2`, [
+        dataset.datasetId,
+        column.columnName,
+      ]);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    }
+  });
+}
