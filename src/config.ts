@@ -146,7 +146,8 @@ export function loadConfig(env: Env = process.env, overrides: Env = {}): Config 
       const parsed: unknown = JSON.parse(overridesRaw);
       if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
       for (const [k, v] of Object.entries(parsed)) {
-        if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'string')) throw new Error(`"${k}" is not a non-empty array of strings`);
+        if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'string'))
+          throw new Error(`"${k}" is not a non-empty array of strings`);
       }
       attributeOverrides = parsed as Record<string, string[]>;
     } catch (err) {
@@ -156,14 +157,18 @@ export function loadConfig(env: Env = process.env, overrides: Env = {}): Config 
 
   const timestampTimezone = str('ETL_TIMESTAMP_TIMEZONE', 'UTC');
   const scheduleTimezone = str('ETL_SCHEDULE_TIMEZONE', 'UTC');
-  for (const [name, tz] of [['ETL_TIMESTAMP_TIMEZONE', timestampTimezone], ['ETL_SCHEDULE_TIMEZONE', scheduleTimezone]] as const) {
+  for (const [name, tz] of [
+    ['ETL_TIMESTAMP_TIMEZONE', timestampTimezone],
+    ['ETL_SCHEDULE_TIMEZONE', scheduleTimezone],
+  ] as const) {
     if (!isValidTimezone(tz)) problems.push(`${name}=${JSON.stringify(tz)} is not an IANA time zone (e.g. UTC, Europe/Berlin).`);
   }
   const cron = str('ETL_SCHEDULE_CRON', '30 2 * * *');
   if (!/^(\S+\s+){4,5}\S+$/.test(cron)) problems.push(`ETL_SCHEDULE_CRON=${JSON.stringify(cron)} must be a cron pattern of 5 or 6 fields.`);
 
   const version = str('INTERCOM_VERSION', '2.14');
-  if (!/^(\d+\.\d+|Preview|Unstable)$/.test(version)) problems.push(`INTERCOM_VERSION=${JSON.stringify(version)} must look like 2.14 (or Preview).`);
+  if (!/^(\d+\.\d+|Preview|Unstable)$/.test(version))
+    problems.push(`INTERCOM_VERSION=${JSON.stringify(version)} must look like 2.14 (or Preview).`);
 
   const config: Config = {
     intercom: {
@@ -212,7 +217,9 @@ export function loadConfig(env: Env = process.env, overrides: Env = {}): Config 
 /** Commands that call Intercom check this once, before doing anything else. */
 export function requireIntercomToken(config: Config): void {
   if (!config.intercom.token) {
-    throw new ConfigError(['INTERCOM_ACCESS_TOKEN is not set: create an access token in the Intercom Developer Hub (your app → Authentication) and export it.']);
+    throw new ConfigError([
+      'INTERCOM_ACCESS_TOKEN is not set: create an access token in the Intercom Developer Hub (your app → Authentication) and export it.',
+    ]);
   }
 }
 

@@ -8,6 +8,7 @@ import { IntercomClient } from './intercom/index.js';
 import type { Me } from './intercom/types.js';
 import { createLogger, type Logger } from './log.js';
 import { ExportSlots } from './pipeline/export-slots.js';
+import { retryTransient } from './pipeline/retry-transient.js';
 
 export const QUEUE_NAMES = { reports: 'reports', control: 'control' } as const;
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
@@ -40,15 +41,20 @@ export function createContext(config: Config, options: ContextOptions = {}): App
   // BullMQ needs maxRetriesPerRequest: null so blocking commands survive reconnects.
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
-  const intercom = new IntercomClient({
-    baseUrl: config.intercom.baseUrl,
-    token: config.intercom.token,
-    version: config.intercom.version,
-    timeoutMs: config.intercom.timeoutMs,
-    ...(config.intercom.clientId ? { clientId: config.intercom.clientId } : {}),
-    exportJobLimitBackoffMs: config.reports.jobLimitBackoffMs,
-    log,
-  });
+  // Built on first use: commands that never call Intercom (migrate, status) need no token.
+  let intercom: IntercomClient | null = null;
+  const makeIntercom = (): IntercomClient => {
+    requireIntercomToken(config);
+    return new IntercomClient({
+      baseUrl: config.intercom.baseUrl,
+      token: config.intercom.token,
+      version: config.intercom.version,
+      timeoutMs: config.intercom.timeoutMs,
+      ...(config.intercom.clientId ? { clientId: config.intercom.clientId } : {}),
+      exportJobLimitBackoffMs: config.reports.jobLimitBackoffMs,
+      log,
+    });
+  };
   const queueOpts = { connection: redis, prefix: config.queuePrefix };
   const queues = {
     reports: new Queue(QUEUE_NAMES.reports, queueOpts),
@@ -59,7 +65,9 @@ export function createContext(config: Config, options: ContextOptions = {}): App
     log,
     pool,
     redis,
-    intercom,
+    get intercom() {
+      return (intercom ??= makeIntercom());
+    },
     queues,
     workspace: null,
     slots: null,
@@ -77,9 +85,12 @@ export function createContext(config: Config, options: ContextOptions = {}): App
  */
 export async function connectIntercom(ctx: AppContext): Promise<Me> {
   if (ctx.workspace) return ctx.workspace;
-  requireIntercomToken(ctx.config);
-  const me = await ctx.intercom.me();
+  const me = await retryTransient(() => ctx.intercom.me());
   ctx.workspace = me;
-  ctx.slots = new ExportSlots(ctx.redis, `${ctx.config.queuePrefix}:export-slots:${me.workspaceId}`, ctx.config.reports.maxUnfinishedExports);
+  ctx.slots = new ExportSlots(
+    ctx.redis,
+    `${ctx.config.queuePrefix}:export-slots:${me.workspaceId}`,
+    ctx.config.reports.maxUnfinishedExports,
+  );
   return me;
 }

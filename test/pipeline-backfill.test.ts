@@ -21,10 +21,15 @@ beforeEach(async (context) => {
 afterEach(async () => env.cleanup(failed));
 
 const backfill = (days: [number, number], extra: Partial<PlanRequest> = {}) =>
-  runReports(env.ctx, { mode: 'backfill', range: { start: D0 + days[0] * DAY, end: D0 + days[1] * DAY }, datasetIds: ['conversation'], ...extra }, quiet);
+  runReports(
+    env.ctx,
+    { mode: 'backfill', range: { start: D0 + days[0] * DAY, end: D0 + days[1] * DAY }, datasetIds: ['conversation'], ...extra },
+    quiet,
+  );
 
 /** Rows the fake serves for [fromDay, toDay) as Intercom would: end_time inclusive, so end − 1 s. */
-const expected = (fromDay: number, toDay: number) => env.fake.expectedRows('conversation', (D0 + fromDay * DAY) / 1000, (D0 + toDay * DAY) / 1000 - 1);
+const expected = (fromDay: number, toDay: number) =>
+  env.fake.expectedRows('conversation', (D0 + fromDay * DAY) / 1000, (D0 + toDay * DAY) / 1000 - 1);
 
 async function tableRows() {
   return env.query<{ conversation_id: string; conversation_started_at: Date; channel: string | null; language: string | null }>(
@@ -49,7 +54,9 @@ describe('reporting pipeline: backfill', () => {
     const byId = new Map(want.map((r) => [r.conversation_id, r]));
     for (const r of got) {
       expect(r.channel).toBe(byId.get(r.conversation_id)!.channel ?? null);
-      expect(r.conversation_started_at.toISOString().replace('T', ' ').slice(0, 19)).toBe(byId.get(r.conversation_id)!.conversation_started_at);
+      expect(r.conversation_started_at.toISOString().replace('T', ' ').slice(0, 19)).toBe(
+        byId.get(r.conversation_id)!.conversation_started_at,
+      );
     }
     const ledger = await env.query<{ status: string; rows_loaded: string; intercom_job_id: string; enqueue_count: number }>(
       'SELECT status, rows_loaded, intercom_job_id, enqueue_count FROM etl_export_windows ORDER BY window_start',
@@ -111,17 +118,38 @@ describe('reporting pipeline: backfill', () => {
   it('loads tricky CSV values exactly: quotes, newlines, commas, emoji, nulls, BOM, zip', async () => {
     const t = (s: number) => new Date(D0 + s * 1000).toISOString().replace('T', ' ').slice(0, 19);
     env.fake.setRows('conversation', [
-      { conversation_id: '1', conversation_started_at: t(0), channel: 'Chat', last_teammate_rating_remark: 'She said "thanks, great"\nand left 🎉', language: null },
-      { conversation_id: '2', conversation_started_at: t(60), channel: 'E-mail, "quoted"', last_teammate_rating_remark: '', language: 'pt-BR' },
-      { conversation_id: '3', conversation_started_at: t(86_399), channel: null, last_teammate_rating_remark: 'ünïcødé\r\nCRLF', language: '日本語' },
+      {
+        conversation_id: '1',
+        conversation_started_at: t(0),
+        channel: 'Chat',
+        last_teammate_rating_remark: 'She said "thanks, great"\nand left 🎉',
+        language: null,
+      },
+      {
+        conversation_id: '2',
+        conversation_started_at: t(60),
+        channel: 'E-mail, "quoted"',
+        last_teammate_rating_remark: '',
+        language: 'pt-BR',
+      },
+      {
+        conversation_id: '3',
+        conversation_started_at: t(86_399),
+        channel: null,
+        last_teammate_rating_remark: 'ünïcødé\r\nCRLF',
+        language: '日本語',
+      },
       { conversation_id: '4', conversation_started_at: t(86_400), channel: 'next day' },
     ]);
     env.fake.setBom(true);
     env.fake.setEncoding('zip');
     await backfill([0, 1]);
-    const rows = await env.query<{ conversation_id: string; channel: string | null; last_teammate_rating_remark: string | null; language: string | null }>(
-      'SELECT conversation_id, channel, last_teammate_rating_remark, language FROM report_conversation ORDER BY conversation_id',
-    );
+    const rows = await env.query<{
+      conversation_id: string;
+      channel: string | null;
+      last_teammate_rating_remark: string | null;
+      language: string | null;
+    }>('SELECT conversation_id, channel, last_teammate_rating_remark, language FROM report_conversation ORDER BY conversation_id');
     expect(rows).toEqual([
       { conversation_id: '1', channel: 'Chat', last_teammate_rating_remark: 'She said "thanks, great"\nand left 🎉', language: null },
       { conversation_id: '2', channel: 'E-mail, "quoted"', last_teammate_rating_remark: null, language: 'pt-BR' },

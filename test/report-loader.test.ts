@@ -50,7 +50,10 @@ function csv(text: string, chunkSize = 0): () => Promise<Readable> {
 async function load(text: string | null, window = { start: D1, end: D1 + DAY }, chunkSize = 0) {
   return loadReportWindow(env.ctx.pool, env.schema, {
     dataset,
-    columns: columnsForRequest(dataset, ATTRS.map((a) => a.qualifiedId ?? a.id)),
+    columns: columnsForRequest(
+      dataset,
+      ATTRS.map((a) => a.qualifiedId ?? a.id),
+    ),
     window,
     intercomJobId: 'job-test',
     timestampTimezone: 'UTC',
@@ -84,9 +87,13 @@ describe('report loader (sink conformance)', () => {
     const text = `${HEADER}1,2026-03-01 00:00:00,"${note.replace(/"/g, '""')}",3,94.5\n2,2026-03-01 12:30:00,,,\n3,2026-03-01 23:59:59,"",0,0\n`;
     const r = await load(text, undefined, 7);
     expect(r.rows).toBe(3);
-    const rows = await env.query<{ item_id: string; created_at: Date; note: string | null; reply_count: string | null; handling_time: string | null }>(
-      'SELECT item_id, created_at, note, reply_count, handling_time FROM report_sample ORDER BY item_id',
-    );
+    const rows = await env.query<{
+      item_id: string;
+      created_at: Date;
+      note: string | null;
+      reply_count: string | null;
+      handling_time: string | null;
+    }>('SELECT item_id, created_at, note, reply_count, handling_time FROM report_sample ORDER BY item_id');
     expect(rows[0]).toEqual({ item_id: '1', created_at: new Date('2026-03-01T00:00:00Z'), note, reply_count: '3', handling_time: '94.5' });
     expect(rows[1]).toMatchObject({ item_id: '2', note: null, reply_count: null, handling_time: null });
     expect(rows[2]).toMatchObject({ item_id: '3', note: '', reply_count: '0', created_at: new Date('2026-03-01T23:59:59Z') });
@@ -95,7 +102,9 @@ describe('report loader (sink conformance)', () => {
   it('accepts CRLF line ends and keeps duplicate rows (report rows have no key)', async () => {
     const text = HEADER.replace('\n', '\r\n') + '7,2026-03-01 01:00:00,a,1,1\r\n7,2026-03-01 01:00:00,a,1,1\r\n';
     expect((await load(text)).rows).toBe(2);
-    const meta = await env.query<{ n: string; w: Date; j: string }>('SELECT count(*) AS n, min(_window_start) AS w, min(_intercom_job_id) AS j FROM report_sample');
+    const meta = await env.query<{ n: string; w: Date; j: string }>(
+      'SELECT count(*) AS n, min(_window_start) AS w, min(_intercom_job_id) AS j FROM report_sample',
+    );
     expect(meta[0]).toEqual({ n: '2', w: new Date(D1), j: 'job-test' });
   });
 
@@ -121,7 +130,10 @@ describe('report loader (sink conformance)', () => {
     await expect(
       loadReportWindow(env.ctx.pool, env.schema, {
         dataset,
-        columns: columnsForRequest(dataset, ATTRS.map((a) => a.qualifiedId ?? a.id)),
+        columns: columnsForRequest(
+          dataset,
+          ATTRS.map((a) => a.qualifiedId ?? a.id),
+        ),
         window: { start: D1, end: D1 + DAY },
         intercomJobId: 'j2',
         timestampTimezone: 'UTC',
@@ -135,7 +147,10 @@ describe('report loader (sink conformance)', () => {
     const text = `${HEADER}1,2026-03-01 00:00:00,a,3,fast\n2,2026-03-01 00:00:01,b,4,12\n`;
     const r = await load(text);
     expect(r).toEqual({ rows: 2, widened: ['handling_time'] });
-    expect(await env.query('SELECT handling_time FROM report_sample ORDER BY item_id')).toEqual([{ handling_time: 'fast' }, { handling_time: '12' }]);
+    expect(await env.query('SELECT handling_time FROM report_sample ORDER BY item_id')).toEqual([
+      { handling_time: 'fast' },
+      { handling_time: '12' },
+    ]);
     const attr = await env.query<{ column_type: string }>(`SELECT column_type FROM etl_attributes WHERE column_name = 'handling_time'`);
     expect(attr[0]!.column_type).toBe('text');
   });
@@ -166,7 +181,10 @@ describe('report loader (sink conformance)', () => {
     await planWindows(env.ctx.pool, 'sample', [key.window], ['item_id'], 'h', false);
     await loadReportWindow(env.ctx.pool, env.schema, {
       dataset,
-      columns: columnsForRequest(dataset, ATTRS.map((a) => a.qualifiedId ?? a.id)),
+      columns: columnsForRequest(
+        dataset,
+        ATTRS.map((a) => a.qualifiedId ?? a.id),
+      ),
       window: key.window,
       intercomJobId: 'j',
       timestampTimezone: 'UTC',
@@ -180,7 +198,10 @@ describe('report loader (sink conformance)', () => {
   it('reads timestamps in the configured zone', async () => {
     await loadReportWindow(env.ctx.pool, env.schema, {
       dataset,
-      columns: columnsForRequest(dataset, ATTRS.map((a) => a.qualifiedId ?? a.id)),
+      columns: columnsForRequest(
+        dataset,
+        ATTRS.map((a) => a.qualifiedId ?? a.id),
+      ),
       window: { start: D1, end: D1 + DAY },
       intercomJobId: 'j',
       timestampTimezone: 'America/New_York',

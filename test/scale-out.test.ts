@@ -69,10 +69,14 @@ describe('scale-out and crash safety (separate worker processes)', () => {
     const fast = { ETL_LOCK_DURATION_MS: '1500' };
     const first = startCli(['worker'], workerEnv(fast));
     children.push(first);
-    await waitFor(async () => {
-      const rows = await env.query<{ intercom_job_id: string | null }>('SELECT intercom_job_id FROM etl_export_windows');
-      return Boolean(rows[0]?.intercom_job_id);
-    }, 30_000, 'the first worker to enqueue the export');
+    await waitFor(
+      async () => {
+        const rows = await env.query<{ intercom_job_id: string | null }>('SELECT intercom_job_id FROM etl_export_windows');
+        return Boolean(rows[0]?.intercom_job_id);
+      },
+      30_000,
+      'the first worker to enqueue the export',
+    );
     first.child.kill('SIGKILL');
     await first.exited;
     const [before] = await env.query<{ intercom_job_id: string }>('SELECT intercom_job_id FROM etl_export_windows');

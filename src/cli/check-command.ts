@@ -26,7 +26,10 @@ export async function checkCommand(ctx: AppContext): Promise<number> {
   });
   await probe('Reporting API', async () => {
     const datasets = await ctx.intercom.getDatasets();
-    return `${datasets.length} datasets available (${datasets.map((d) => d.id).slice(0, 6).join(', ')}${datasets.length > 6 ? ', …' : ''})`;
+    return `${datasets.length} datasets available (${datasets
+      .map((d) => d.id)
+      .slice(0, 6)
+      .join(', ')}${datasets.length > 6 ? ', …' : ''})`;
   });
   await probe('Postgres', async () => {
     const { rows } = await ctx.pool.query<{ v: string }>(`SELECT current_setting('server_version') AS v`);

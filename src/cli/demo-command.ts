@@ -21,9 +21,13 @@ export async function demoCommand(opts: { days: number; schema: string }): Promi
       const { signal } = onShutdownSignal();
       try {
         const summary = await runReports(ctx, { mode: 'backfill', range: { start, end } }, { signal });
-        process.stdout.write(`\nDemo backfill ${isoDay(start)} .. ${isoDay(end - 1)} into schema "${ctx.config.pgSchema}":\n${formatSummary(summary)}\n`);
-        const { rows } = await ctx.pool.query<{ dataset_id: string; table_name: string }>('SELECT dataset_id, table_name FROM etl_datasets ORDER BY 1');
-        process.stdout.write('\nTables (try: psql -c \'SELECT * FROM intercom_demo.report_conversation LIMIT 5\'):\n');
+        process.stdout.write(
+          `\nDemo backfill ${isoDay(start)} .. ${isoDay(end - 1)} into schema "${ctx.config.pgSchema}":\n${formatSummary(summary)}\n`,
+        );
+        const { rows } = await ctx.pool.query<{ dataset_id: string; table_name: string }>(
+          'SELECT dataset_id, table_name FROM etl_datasets ORDER BY 1',
+        );
+        process.stdout.write("\nTables (try: psql -c 'SELECT * FROM intercom_demo.report_conversation LIMIT 5'):\n");
         for (const r of rows) {
           const n = await ctx.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${quoteIdent(r.table_name)}`);
           process.stdout.write(`  ${ctx.config.pgSchema}.${r.table_name}: ${n.rows[0]?.n} rows\n`);

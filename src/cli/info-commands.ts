@@ -15,9 +15,13 @@ export async function datasetsCommand(ctx: AppContext, opts: { json?: boolean })
     return EXIT_OK;
   }
   for (const ds of datasets) {
-    process.stdout.write(`\n${ds.datasetId} — ${ds.name} → table ${ctx.config.pgSchema}.${ds.tableName} (rows selected by ${ds.defaultTimeAttributeId})\n`);
+    process.stdout.write(
+      `\n${ds.datasetId} — ${ds.name} → table ${ctx.config.pgSchema}.${ds.tableName} (rows selected by ${ds.defaultTimeAttributeId})\n`,
+    );
     for (const c of ds.columns) {
-      const flags = [c.attributeId === ds.defaultTimeAttributeId ? 'time attribute' : '', c.current ? '' : 'no longer listed'].filter(Boolean).join(', ');
+      const flags = [c.attributeId === ds.defaultTimeAttributeId ? 'time attribute' : '', c.current ? '' : 'no longer listed']
+        .filter(Boolean)
+        .join(', ');
       process.stdout.write(`  ${pad(c.qualifiedId ?? c.attributeId, 48)}${pad(c.columnName, 40)}${pad(c.columnType, 12)}${flags}\n`);
     }
   }
@@ -33,7 +37,9 @@ export async function statusCommand(ctx: AppContext, opts: { json?: boolean }): 
     return EXIT_OK;
   }
   if (statuses.length === 0) {
-    process.stdout.write(`Nothing loaded yet in schema "${ctx.config.pgSchema}". Run \`intercom-etl backfill\` or \`intercom-etl sync\`.\n`);
+    process.stdout.write(
+      `Nothing loaded yet in schema "${ctx.config.pgSchema}". Run \`intercom-etl backfill\` or \`intercom-etl sync\`.\n`,
+    );
     return EXIT_OK;
   }
   const day = (d: Date | null): string => (d ? d.toISOString().replace('T', ' ').slice(0, 16) : '-');

@@ -10,7 +10,9 @@ import { formatSummary, runReports } from './run-reports.js';
 import { workerCommand } from './worker-command.js';
 
 const program = new Command('intercom-etl')
-  .description('Loads Intercom reporting data exports into Postgres, on BullMQ workers. Configuration comes from the environment (see README).')
+  .description(
+    'Loads Intercom reporting data exports into Postgres, on BullMQ workers. Configuration comes from the environment (see README).',
+  )
   .showHelpAfterError();
 
 const asDay = (what: string) => (v: string) => {
@@ -40,7 +42,9 @@ program
   .action(() =>
     runCommand(async (ctx) => {
       const r = await migrate(ctx.pool, ctx.config.pgSchema);
-      process.stdout.write(`Schema "${ctx.config.pgSchema}": applied ${r.applied.length} migration(s)${r.applied.length ? ` (${r.applied.join(', ')})` : ''}; ${r.alreadyApplied} already applied.\n`);
+      process.stdout.write(
+        `Schema "${ctx.config.pgSchema}": applied ${r.applied.length} migration(s)${r.applied.length ? ` (${r.applied.join(', ')})` : ''}; ${r.alreadyApplied} already applied.\n`,
+      );
       return EXIT_OK;
     }),
   );

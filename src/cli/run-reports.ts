@@ -25,7 +25,9 @@ export async function runReports(ctx: AppContext, request: PlanRequest, options:
   const plan = await planReportExports(ctx, request);
   for (const w of plan.warnings) say(`warning: ${w}`);
   const datasetCount = new Set(plan.windows.map((w) => w.datasetId)).size;
-  say(`Queued ${plan.windows.length} window(s) of ${datasetCount} dataset(s)${plan.skipped ? `; ${plan.skipped} already loaded, skipped` : ''}.`);
+  say(
+    `Queued ${plan.windows.length} window(s) of ${datasetCount} dataset(s)${plan.skipped ? `; ${plan.skipped} already loaded, skipped` : ''}.`,
+  );
   const workers = options.inProcessWorkers === false ? null : startWorkers(ctx);
   try {
     return await waitForWindows(ctx, plan.windows, {
@@ -46,7 +48,13 @@ export function formatSummary(s: RunSummary): string {
   if (s.datasets.length > 0) {
     lines.push('', pad('dataset', 34) + pad('loaded', 8) + pad('failed', 8) + pad('rows', 12) + 'bytes');
     for (const d of s.datasets) {
-      lines.push(pad(d.datasetId, 34) + pad(String(d.windowsLoaded), 8) + pad(String(d.windowsFailed), 8) + pad(String(d.rows), 12) + String(d.bytes));
+      lines.push(
+        pad(d.datasetId, 34) +
+          pad(String(d.windowsLoaded), 8) +
+          pad(String(d.windowsFailed), 8) +
+          pad(String(d.rows), 12) +
+          String(d.bytes),
+      );
     }
   }
   if (s.failures.length > 0) {

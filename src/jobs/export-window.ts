@@ -20,7 +20,11 @@ export function exportWindowJobId(key: ledger.WindowKey): string {
 }
 
 export function exportWindowPayload(key: ledger.WindowKey): ExportWindowPayload {
-  return { datasetId: key.datasetId, windowStart: new Date(key.window.start).toISOString(), windowEnd: new Date(key.window.end).toISOString() };
+  return {
+    datasetId: key.datasetId,
+    windowStart: new Date(key.window.start).toISOString(),
+    windowEnd: new Date(key.window.end).toISOString(),
+  };
 }
 
 /**
@@ -49,6 +53,12 @@ export const exportWindowJob: JobDefinition<ledger.WindowKey> = {
     return { datasetId: d.datasetId, window: { start, end } };
   },
   async process(ctx, job, token, key) {
-    return runJob(job, token, ctx.queues.reports, () => advanceExportWindow(ctx, key), (message) => ledger.recordFailed(ctx.pool, key, message));
+    return runJob(
+      job,
+      token,
+      ctx.queues.reports,
+      () => advanceExportWindow(ctx, key),
+      (message) => ledger.recordFailed(ctx.pool, key, message),
+    );
   },
 };

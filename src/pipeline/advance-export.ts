@@ -28,7 +28,8 @@ export async function advanceExportWindow(ctx: AppContext, key: ledger.WindowKey
   const log = ctx.log.child({ dataset: key.datasetId, window: formatWindow(key.window) });
 
   let row = await ledger.startAttempt(ctx.pool, key);
-  if (!row) throw new FatalError(`Window ${key.datasetId} ${formatWindow(key.window)} is not in the export ledger; plan it with backfill or sync.`);
+  if (!row)
+    throw new FatalError(`Window ${key.datasetId} ${formatWindow(key.window)} is not in the export ledger; plan it with backfill or sync.`);
   if (row.status === 'loaded' || row.status === 'failed') return { outcome: 'skipped', reason: `already ${row.status}` };
 
   const dataset = await loadReportDataset(ctx.pool, key.datasetId);
@@ -39,7 +40,11 @@ export async function advanceExportWindow(ctx: AppContext, key: ledger.WindowKey
     if (!row.intercomJobId) {
       if (!(await slots.acquire(holder))) throw new NotReadyError('all export slots are taken', jitter(SLOT_WAIT_MS));
       try {
-        const job = await ctx.intercom.enqueueExport({ datasetId: key.datasetId, attributeIds: row.attributeIds, ...toIntercomBounds(key.window) });
+        const job = await ctx.intercom.enqueueExport({
+          datasetId: key.datasetId,
+          attributeIds: row.attributeIds,
+          ...toIntercomBounds(key.window),
+        });
         await ledger.recordEnqueued(ctx.pool, key, job.jobIdentifier, job.status);
         row = { ...row, intercomJobId: job.jobIdentifier, enqueuedAt: new Date(), status: 'exporting' };
         log.info({ intercomJobId: job.jobIdentifier }, 'export enqueued');
@@ -73,10 +78,15 @@ export async function advanceExportWindow(ctx: AppContext, key: ledger.WindowKey
     await slots.release(holder);
 
     if (phase === 'running' || phase === 'failed') {
-      const reason: string = phase === 'failed' ? `Intercom export job ${jobId} ended ${status.status}` : `Intercom export job ${jobId} still ${status.status} after ${Math.round(runningForMs / 1000)} s`;
+      const reason: string =
+        phase === 'failed'
+          ? `Intercom export job ${jobId} ended ${status.status}`
+          : `Intercom export job ${jobId} still ${status.status} after ${Math.round(runningForMs / 1000)} s`;
       row = (await ledger.forgetIntercomJob(ctx.pool, key, reason, true))!;
       if (row.exportFailures > cfg.maxExportFailures) {
-        throw new FatalError(`${reason}; gave up after ${row.exportFailures} failed exports of ${key.datasetId} ${formatWindow(key.window)}.`);
+        throw new FatalError(
+          `${reason}; gave up after ${row.exportFailures} failed exports of ${key.datasetId} ${formatWindow(key.window)}.`,
+        );
       }
       log.warn({ failures: row.exportFailures }, `${reason}; enqueueing again`);
       continue;

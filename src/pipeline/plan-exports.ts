@@ -4,6 +4,7 @@ import { FatalError } from '../errors.js';
 import { exportWindowJob, exportWindowJobId, exportWindowJobOptions, exportWindowPayload } from '../jobs/export-window.js';
 import { columnsForRequest, requestIdOf, syncCatalogue, type ReportDataset } from '../sinks/report-catalogue.js';
 import * as ledger from './export-ledger.js';
+import { retryTransient } from './retry-transient.js';
 import { DAY_MS, isoDay, splitIntoWindows, startOfUtcDay, type TimeWindow } from './time-windows.js';
 
 export interface PlanRequest {
@@ -29,7 +30,7 @@ export interface Plan {
 
 /** Fetches get_datasets and records it in the catalogue (new tables, new columns). */
 export async function refreshCatalogue(ctx: AppContext): Promise<ReportDataset[]> {
-  const datasets = await ctx.intercom.getDatasets();
+  const datasets = await retryTransient(() => ctx.intercom.getDatasets());
   return syncCatalogue(ctx.pool, ctx.config.pgSchema, datasets);
 }
 
@@ -75,7 +76,9 @@ export async function queueWindowJobs(ctx: AppContext, keys: ledger.WindowKey[])
   const opts = exportWindowJobOptions(ctx.config.worker.attempts);
   for (let i = 0; i < keys.length; i += 500) {
     await ctx.queues.reports.addBulk(
-      keys.slice(i, i + 500).map((k) => ({ name: exportWindowJob.name, data: exportWindowPayload(k), opts: { ...opts, jobId: exportWindowJobId(k) } })),
+      keys
+        .slice(i, i + 500)
+        .map((k) => ({ name: exportWindowJob.name, data: exportWindowPayload(k), opts: { ...opts, jobId: exportWindowJobId(k) } })),
     );
   }
 }
@@ -85,7 +88,9 @@ function selectDatasets(all: ReportDataset[], requested: string[] | undefined, i
   if (requested && requested.length > 0) {
     const unknown = requested.filter((id) => !known.has(id));
     if (unknown.length > 0) {
-      throw new FatalError(`Unknown dataset ${unknown.map((u) => JSON.stringify(u)).join(', ')}. Intercom lists: ${[...known.keys()].join(', ')}.`);
+      throw new FatalError(
+        `Unknown dataset ${unknown.map((u) => JSON.stringify(u)).join(', ')}. Intercom lists: ${[...known.keys()].join(', ')}.`,
+      );
     }
     return requested.map((id) => known.get(id)!);
   }
@@ -107,13 +112,13 @@ function attributesToRequest(ds: ReportDataset, override: string[] | undefined):
 
 /**
  * The nightly range of one dataset: the last `lookbackDays` days up to the end of yesterday (UTC).
- * A dataset never loaded starts at ETL_START_DATE; one whose last load ended earlier (the worker
- * was down) starts there, so missed nights are caught up.
+ * A dataset never loaded starts at ETL_START_DATE; one whose last loaded window ended earlier (the
+ * worker was down) starts there, so missed nights are caught up.
  */
 async function nightlyRange(ctx: AppContext, datasetId: string, now: number): Promise<TimeWindow> {
   const end = startOfUtcDay(now);
   const { rows } = await ctx.pool.query<{ last_end: Date | null }>(
-    `SELECT max(window_end) AS last_end FROM etl_export_windows WHERE dataset_id = $1 AND status = 'loaded'`,
+    `SELECT max(window_end) AS last_end FROM etl_export_windows WHERE dataset_id = $1 AND loaded_at IS NOT NULL`,
     [datasetId],
   );
   const lastEnd = rows[0]?.last_end?.getTime() ?? null;

@@ -38,7 +38,9 @@ export async function reportStatus(pool: pg.Pool): Promise<DatasetStatus[]> {
   );
   const out: DatasetStatus[] = [];
   for (const r of rows) {
-    const count = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${quoteIdent(r.table_name)}`).catch(() => ({ rows: [{ n: '0' }] }));
+    const count = await pool
+      .query<{ n: string }>(`SELECT count(*) AS n FROM ${quoteIdent(r.table_name)}`)
+      .catch(() => ({ rows: [{ n: '0' }] }));
     out.push({
       datasetId: r.dataset_id,
       tableName: r.table_name,

@@ -54,7 +54,10 @@ export function toIntercomBounds(w: TimeWindow): { startTime: number; endTime: n
 
 /** `20260101T000000Z`: sortable, and safe in BullMQ job ids (no `:`). */
 export function compactIso(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
 }
 
 export function isoDay(ms: number): string {
@@ -62,6 +65,11 @@ export function isoDay(ms: number): string {
 }
 
 export function formatWindow(w: TimeWindow): string {
-  const fmt = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace(/:00\.000Z$/, '').replace(/\.000Z$/, '');
+  const fmt = (ms: number): string =>
+    new Date(ms)
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/:00\.000Z$/, '')
+      .replace(/\.000Z$/, '');
   return `[${fmt(w.start)}, ${fmt(w.end)})`;
 }

@@ -59,7 +59,10 @@ export async function waitForWindows(ctx: AppContext, keys: ledger.WindowKey[], 
     if (progress.loaded + progress.failed >= keys.length) return summarize(rows, progress, Date.now() - started);
     if (Date.now() - lastHeal >= healEveryMs) {
       lastHeal = Date.now();
-      await queueWindowJobs(ctx, rows.filter((r) => !ledger.TERMINAL_STATUSES.includes(r.status)));
+      await queueWindowJobs(
+        ctx,
+        rows.filter((r) => !ledger.TERMINAL_STATUSES.includes(r.status)),
+      );
     }
     if (options.signal?.aborted) throw new Error('Interrupted while waiting for the windows to finish; the work goes on in the workers.');
     await sleep(pollMs);

@@ -24,7 +24,11 @@ export async function syncSchedules(ctx: AppContext): Promise<ScheduleDefinition
   const defs = scheduleDefinitions(ctx);
   const queue = ctx.queues.control;
   for (const d of defs) {
-    await queue.upsertJobScheduler(d.id, { pattern: d.pattern, tz: d.tz }, { name: d.jobName, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
+    await queue.upsertJobScheduler(
+      d.id,
+      { pattern: d.pattern, tz: d.tz },
+      { name: d.jobName, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } },
+    );
   }
   const wanted = new Set(defs.map((d) => d.id));
   for (const s of await queue.getJobSchedulers()) {

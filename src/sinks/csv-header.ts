@@ -32,7 +32,8 @@ export async function peekCsvHeader(source: Readable): Promise<PeekedCsv> {
     const buf = chunks.length === 1 ? chunk : Buffer.concat(chunks);
     for (let i = scanned; i < buf.length; i++) {
       const c = buf[i];
-      if (c === 0x22) inQuotes = !inQuotes; // a doubled "" toggles twice: correct for RFC 4180
+      if (c === 0x22)
+        inQuotes = !inQuotes; // a doubled "" toggles twice: correct for RFC 4180
       else if (c === 0x0a && !inQuotes) {
         headerEnd = i;
         break;
@@ -45,7 +46,10 @@ export async function peekCsvHeader(source: Readable): Promise<PeekedCsv> {
   }
   const head = Buffer.concat(chunks);
   let header: string[] | null = null;
-  const headerText = head.subarray(0, headerEnd < 0 ? head.length : headerEnd).toString('utf8').replace(/\r$/, '');
+  const headerText = head
+    .subarray(0, headerEnd < 0 ? head.length : headerEnd)
+    .toString('utf8')
+    .replace(/\r$/, '');
   if (headerText.length > 0) {
     const records = parse(headerText, { relax_column_count: true }) as string[][];
     header = records[0] ?? null;

@@ -64,7 +64,9 @@ async function syncDataset(pool: pg.Pool, schema: string, ds: Dataset): Promise<
          _loaded_at       timestamptz NOT NULL DEFAULT now()
        )`,
     );
-    await client.query(`CREATE INDEX IF NOT EXISTS ${quoteIdent(`${tableName.slice(0, 50)}_window`)} ON ${quoteIdent(tableName)} (_window_start, _window_end)`);
+    await client.query(
+      `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${tableName.slice(0, 50)}_window`)} ON ${quoteIdent(tableName)} (_window_start, _window_end)`,
+    );
 
     const { rows } = await client.query<{ column_name: string; attribute_id: string; qualified_id: string | null; position: number }>(
       'SELECT column_name, attribute_id, qualified_id, position FROM etl_attributes WHERE dataset_id = $1 ORDER BY position',
@@ -103,7 +105,9 @@ async function syncDataset(pool: pg.Pool, schema: string, ds: Dataset): Promise<
     );
     const tc = timeCol.rows[0];
     if (tc && tc.column_type === 'timestamptz') {
-      await client.query(`CREATE INDEX IF NOT EXISTS ${quoteIdent(`${tableName.slice(0, 50)}_time`)} ON ${quoteIdent(tableName)} (${quoteIdent(tc.column_name)})`);
+      await client.query(
+        `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${tableName.slice(0, 50)}_time`)} ON ${quoteIdent(tableName)} (${quoteIdent(tc.column_name)})`,
+      );
     }
     return loadReportDatasetWith(client, ds.id);
   });
@@ -118,10 +122,13 @@ export async function loadReportDataset(pool: pg.Pool | pg.PoolClient, datasetId
 }
 
 async function loadReportDatasetWith(db: pg.Pool | pg.PoolClient, datasetId: string): Promise<ReportDataset> {
-  const ds = await db.query<{ dataset_id: string; name: string; table_name: string; default_time_attribute_id: string; last_seen_at: Date }>(
-    'SELECT dataset_id, name, table_name, default_time_attribute_id, last_seen_at FROM etl_datasets WHERE dataset_id = $1',
-    [datasetId],
-  );
+  const ds = await db.query<{
+    dataset_id: string;
+    name: string;
+    table_name: string;
+    default_time_attribute_id: string;
+    last_seen_at: Date;
+  }>('SELECT dataset_id, name, table_name, default_time_attribute_id, last_seen_at FROM etl_datasets WHERE dataset_id = $1', [datasetId]);
   const d = ds.rows[0];
   if (!d) throw new Error(`Dataset ${datasetId} is not in the catalogue.`);
   const cols = await db.query<{
@@ -164,7 +171,10 @@ export function columnsForRequest(ds: ReportDataset, requestedIds: string[]): Re
   return requestedIds.map((id) => {
     let idx = remaining.findIndex((c) => c.qualifiedId === id);
     if (idx < 0) idx = remaining.findIndex((c) => c.attributeId === id);
-    if (idx < 0) throw new Error(`Attribute ${JSON.stringify(id)} of dataset ${ds.datasetId} is not in the catalogue; run \`intercom-etl datasets\` to refresh it.`);
+    if (idx < 0)
+      throw new Error(
+        `Attribute ${JSON.stringify(id)} of dataset ${ds.datasetId} is not in the catalogue; run \`intercom-etl datasets\` to refresh it.`,
+      );
     return remaining.splice(idx, 1)[0]!;
   });
 }

@@ -34,7 +34,10 @@ export async function createTestEnv(
   name: string,
   options: { fake?: FakeIntercomOptions; env?: Record<string, string>; migrate?: boolean } = {},
 ): Promise<TestEnv> {
-  const id = `${name.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 30)}_${randomBytes(3).toString('hex')}`;
+  const id = `${name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .slice(0, 30)}_${randomBytes(3).toString('hex')}`;
   const schema = `t_${id}`;
   const queuePrefix = `test-${id}`;
   const fake = await FakeIntercom.start({ tokens: [FAKE_TOKEN], ...options.fake, export: { latencyMs: 200, ...options.fake?.export } });

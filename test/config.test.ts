@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { createContext } from '../src/context.js';
+import { ConfigError } from '../src/errors.js';
+import { silentLogger } from '../src/log.js';
+import { parseDuration, splitIntoWindows, toIntercomBounds } from '../src/pipeline/time-windows.js';
+import { guessColumnType, uniqueName } from '../src/sinks/column-naming.js';
+
+describe('configuration', () => {
+  it('has documented defaults', () => {
+    const c = loadConfig({});
+    expect(c.intercom).toMatchObject({ region: 'us', baseUrl: 'https://api.intercom.io', version: '2.14', timeoutMs: 30_000 });
+    expect(c.pgSchema).toBe('intercom');
+    expect(c.reports).toMatchObject({
+      windowMs: 86_400_000,
+      lookbackDays: 3,
+      maxUnfinishedExports: 5,
+      retentionDays: 730,
+      timestampTimezone: 'UTC',
+    });
+    expect(c.schedule).toMatchObject({ cron: '30 2 * * *', timezone: 'UTC', enabled: true });
+    expect(Object.isFrozen(c.reports)).toBe(true);
+  });
+
+  it('maps regions to hosts, and INTERCOM_BASE_URL wins', () => {
+    expect(loadConfig({ INTERCOM_REGION: 'eu' }).intercom.baseUrl).toBe('https://api.eu.intercom.io');
+    expect(loadConfig({ INTERCOM_REGION: 'AU' }).intercom.baseUrl).toBe('https://api.au.intercom.io');
+    expect(loadConfig({ INTERCOM_REGION: 'eu', INTERCOM_BASE_URL: 'http://127.0.0.1:9/' }).intercom.baseUrl).toBe('http://127.0.0.1:9');
+  });
+
+  it('reports every problem at once, naming the variable', () => {
+    let err: unknown;
+    try {
+      loadConfig({
+        INTERCOM_REGION: 'mars',
+        PG_SCHEMA: 'Bad-Schema',
+        ETL_WINDOW: '5h',
+        ETL_LOOKBACK_DAYS: 'x',
+        ETL_DATASET_ATTRIBUTES: '[1]',
+        ETL_SCHEDULE_TIMEZONE: 'Nowhere/City',
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const problems = (err as ConfigError).problems.join('\n');
+    for (const name of [
+      'INTERCOM_REGION',
+      'PG_SCHEMA',
+      'ETL_WINDOW',
+      'ETL_LOOKBACK_DAYS',
+      'ETL_DATASET_ATTRIBUTES',
+      'ETL_SCHEDULE_TIMEZONE',
+    ]) {
+      expect(problems).toContain(name);
+    }
+    expect((err as ConfigError).problems.length).toBe(6);
+  });
+
+  it('honours the db index of REDIS_URL', async () => {
+    const ctx = createContext(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379/3' }), { log: silentLogger() });
+    try {
+      expect(ctx.redis.options.db).toBe(3);
+      await ctx.redis.set('intercom-etl-config-test', '1', 'EX', 5);
+      expect((await ctx.redis.info('keyspace')).includes('db3:')).toBe(true);
+    } finally {
+      await ctx.close();
+    }
+  });
+});
+
+describe('windows and names', () => {
+  it('splits a range into half-open windows and sends end − 1 s to Intercom', () => {
+    const day = 86_400_000;
+    const w = splitIntoWindows({ start: 0, end: 2.5 * day }, day);
+    expect(w).toEqual([
+      { start: 0, end: day },
+      { start: day, end: 2 * day },
+      { start: 2 * day, end: 2.5 * day },
+    ]);
+    expect(toIntercomBounds(w[0]!)).toEqual({ startTime: 0, endTime: 86_399 });
+    expect(parseDuration('6h')).toBe(6 * 3_600_000);
+    expect(() => parseDuration('7h')).toThrow(/divide a day/);
+  });
+
+  it('sanitizes names and resolves collisions deterministically', () => {
+    const taken = new Set(['_loaded_at', 'brand']);
+    expect(uniqueName('Csat Overall Experience', taken)).toBe('csat_overall_experience');
+    expect(uniqueName('Brand', taken)).toBe('brand_2');
+    expect(uniqueName('_loaded_at', taken)).toBe('_loaded_at_2');
+    expect(uniqueName('x'.repeat(80), new Set(['x'.repeat(63)]))).toBe(`${'x'.repeat(61)}_2`);
+    expect(guessColumnType('conversation_started_at')).toBe('timestamptz');
+    expect(guessColumnType('first_response_time')).toBe('numeric');
+    expect(guessColumnType('reassignments_count')).toBe('numeric');
+    expect(guessColumnType('call_answer_time', 'call.call_answer_time')).toBe('numeric');
+    expect(guessColumnType('currently_assigned_team_id')).toBe('text');
+  });
+});
