@@ -2,7 +2,6 @@ import type { JobsOptions } from 'bullmq';
 import { FatalError } from '../errors.js';
 import { advanceExportWindow } from '../pipeline/advance-export.js';
 import * as ledger from '../pipeline/export-ledger.js';
-import { compactIso } from '../pipeline/time-windows.js';
 import type { JobDefinition } from './job-definition.js';
 import { runJob } from './job-outcome.js';
 
@@ -14,10 +13,7 @@ export interface ExportWindowPayload {
   windowEnd: string;
 }
 
-/** Deterministic: a window is never queued twice at once. BullMQ ids cannot contain ':'. */
-export function exportWindowJobId(key: ledger.WindowKey): string {
-  return `export-${key.datasetId.replace(/:/g, '_')}-${compactIso(key.window.start)}-${compactIso(key.window.end)}`;
-}
+export const exportWindowJobId = ledger.windowJobId;
 
 export function exportWindowPayload(key: ledger.WindowKey): ExportWindowPayload {
   return {

@@ -5,14 +5,15 @@ import type { ExportJob } from '../intercom/types.js';
 import { columnsForRequest, loadReportDataset } from '../sinks/report-catalogue.js';
 import { loadReportWindow } from '../sinks/report-loader.js';
 import * as ledger from './export-ledger.js';
+import { windowJobId as jobId } from './export-ledger.js';
 import { formatWindow, toIntercomBounds } from './time-windows.js';
 
 export type AdvanceResult = { outcome: 'loaded'; rows: number } | { outcome: 'skipped'; reason: string };
 
 /** Longest pause between two status polls of one export. */
 const MAX_POLL_DELAY_MS = 60_000;
-/** Pause before trying again for a free export slot. */
-const SLOT_WAIT_MS = 3_000;
+/** Longest sleep of a job waiting for an export slot; a released slot wakes the oldest waiter sooner. */
+const SLOT_WAIT_MS = 30_000;
 
 /**
  * Moves one window as far as it can go right now, from whatever state the ledger says it is in:
@@ -38,7 +39,12 @@ export async function advanceExportWindow(ctx: AppContext, key: ledger.WindowKey
 
   for (;;) {
     if (!row.intercomJobId) {
-      if (!(await slots.acquire(holder))) throw new NotReadyError('all export slots are taken', jitter(SLOT_WAIT_MS));
+      if (!(await slots.acquire(holder))) {
+        await slots.addWaiter(jobId(key));
+        // A slot may have been released between the two calls, before we were a waiter.
+        if (!(await slots.acquire(holder))) throw new NotReadyError('all export slots are taken', jitter(SLOT_WAIT_MS));
+      }
+      await slots.removeWaiter(jobId(key));
       try {
         const job = await ctx.intercom.enqueueExport({
           datasetId: key.datasetId,
@@ -49,22 +55,22 @@ export async function advanceExportWindow(ctx: AppContext, key: ledger.WindowKey
         row = { ...row, intercomJobId: job.jobIdentifier, enqueuedAt: new Date(), status: 'exporting' };
         log.info({ intercomJobId: job.jobIdentifier }, 'export enqueued');
       } catch (err) {
-        await slots.release(holder);
+        await releaseSlot(ctx, holder);
         if (err instanceof RateLimitedError && err.scope === 'export_jobs') {
           log.info('Intercom has 5 unfinished export jobs for this workspace; waiting');
         }
         throw err;
       }
     }
-    const jobId: string = row.intercomJobId!;
+    const intercomJobId: string = row.intercomJobId!;
     let status: ExportJob;
     try {
-      status = await ctx.intercom.getExportStatus(jobId, { appId: me.workspaceId });
+      status = await ctx.intercom.getExportStatus(intercomJobId, { appId: me.workspaceId });
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err;
       // Intercom no longer knows the job the ledger remembers: start a new one.
-      await slots.release(holder);
-      row = (await ledger.forgetIntercomJob(ctx.pool, key, `Intercom export job ${jobId} not found`, false))!;
+      await releaseSlot(ctx, holder);
+      row = (await ledger.forgetIntercomJob(ctx.pool, key, `Intercom export job ${intercomJobId} not found`, false))!;
       continue;
     }
     const phase = IntercomClient.exportPhase(status);
@@ -73,15 +79,15 @@ export async function advanceExportWindow(ctx: AppContext, key: ledger.WindowKey
     if (phase === 'running' && runningForMs <= cfg.exportTimeoutMs) {
       await slots.acquire(holder); // renews our lease (or re-takes it after a restart)
       await ledger.recordIntercomStatus(ctx.pool, key, status.status);
-      throw new NotReadyError(`export ${jobId} is ${status.status}`, pollDelay(runningForMs, cfg.pollIntervalMs));
+      throw new NotReadyError(`export ${intercomJobId} is ${status.status}`, pollDelay(runningForMs, cfg.pollIntervalMs));
     }
-    await slots.release(holder);
+    await releaseSlot(ctx, holder);
 
     if (phase === 'running' || phase === 'failed') {
       const reason: string =
         phase === 'failed'
-          ? `Intercom export job ${jobId} ended ${status.status}`
-          : `Intercom export job ${jobId} still ${status.status} after ${Math.round(runningForMs / 1000)} s`;
+          ? `Intercom export job ${intercomJobId} ended ${status.status}`
+          : `Intercom export job ${intercomJobId} still ${status.status} after ${Math.round(runningForMs / 1000)} s`;
       row = (await ledger.forgetIntercomJob(ctx.pool, key, reason, true))!;
       if (row.exportFailures > cfg.maxExportFailures) {
         throw new FatalError(
@@ -100,7 +106,7 @@ export async function advanceExportWindow(ctx: AppContext, key: ledger.WindowKey
         dataset,
         columns,
         window: key.window,
-        intercomJobId: jobId,
+        intercomJobId,
         timestampTimezone: cfg.timestampTimezone,
         openCsv:
           phase === 'no_data'
@@ -117,12 +123,21 @@ export async function advanceExportWindow(ctx: AppContext, key: ledger.WindowKey
     } catch (err) {
       if (err instanceof NotFoundError) {
         // The download expired (or vanished) before we got it: export the window again.
-        row = (await ledger.forgetIntercomJob(ctx.pool, key, `download of ${jobId} not found (expired?)`, false))!;
-        log.warn({ intercomJobId: jobId }, 'download not found; enqueueing the export again');
+        row = (await ledger.forgetIntercomJob(ctx.pool, key, `download of ${intercomJobId} not found (expired?)`, false))!;
+        log.warn({ intercomJobId }, 'download not found; enqueueing the export again');
         continue;
       }
       throw err;
     }
+  }
+}
+
+/** Frees our export slot and wakes the jobs that waited longest for one. */
+async function releaseSlot(ctx: AppContext, holder: string): Promise<void> {
+  for (const waiter of await ctx.slots!.release(holder)) {
+    const job = await ctx.queues.reports.getJob(waiter);
+    // Not delayed (already running, or gone): nothing to wake; it re-checks the slots itself.
+    await job?.promote().catch(() => {});
   }
 }
 

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { TimeWindow } from './time-windows.js';
+import { compactIso, type TimeWindow } from './time-windows.js';
 
 /**
  * The export ledger (`etl_export_windows`): one row per (dataset, window). BullMQ jobs carry only
@@ -32,6 +32,11 @@ export interface LedgerRow extends WindowKey {
 }
 
 type Db = pg.Pool | pg.PoolClient;
+
+/** The BullMQ job id of a window: deterministic, so a window is never queued twice at once (ids cannot contain ':'). */
+export function windowJobId(key: WindowKey): string {
+  return `export-${key.datasetId.replace(/:/g, '_')}-${compactIso(key.window.start)}-${compactIso(key.window.end)}`;
+}
 
 const KEY_WHERE = 'dataset_id = $1 AND window_start = $2 AND window_end = $3';
 const keyParams = (k: WindowKey): unknown[] => [k.datasetId, new Date(k.window.start), new Date(k.window.end)];

@@ -6,6 +6,10 @@ import type { Redis } from 'ioredis';
  * Intercom reports the job finished. A slot is a member of a sorted set scored by its lease expiry,
  * so a slot of a killed process frees itself after `leaseMs`; the window's retried job re-takes
  * the same member (it is keyed by window), so a resumed poll never needs a second slot.
+ *
+ * Jobs that find every slot taken register as waiters; whoever releases a slot pops the oldest
+ * waiter so it can be woken at once. Waiters therefore sleep long without wasting a free slot,
+ * and a backfill of thousands of windows does not spin.
  */
 const ACQUIRE = `
 local key, member, now, expires, max = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -41,8 +45,24 @@ export class ExportSlots {
     await this.redis.zadd(this.key, 'XX', Date.now() + this.leaseMs, holder);
   }
 
-  async release(holder: string): Promise<void> {
-    await this.redis.zrem(this.key, holder);
+  /** Frees the slot and returns the oldest waiters (up to `wake`), to be woken by the caller. */
+  async release(holder: string, wake = 3): Promise<string[]> {
+    const res = await this.redis.multi().zrem(this.key, holder).zpopmin(this.waitersKey, wake).exec();
+    const popped = (res?.[1]?.[1] as string[] | undefined) ?? [];
+    return popped.filter((_, i) => i % 2 === 0); // ZPOPMIN answers member, score, member, score…
+  }
+
+  /** Registers `waiter` (a job id) to be woken when a slot frees; keeps its place if already waiting. */
+  async addWaiter(waiter: string): Promise<void> {
+    await this.redis.zadd(this.waitersKey, 'NX', Date.now(), waiter);
+  }
+
+  async removeWaiter(waiter: string): Promise<void> {
+    await this.redis.zrem(this.waitersKey, waiter);
+  }
+
+  private get waitersKey(): string {
+    return `${this.key}:waiters`;
   }
 
   /** Slots taken now (expired leases excluded). */
