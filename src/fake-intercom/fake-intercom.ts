@@ -1,0 +1,182 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { meRoutes } from './me/me-route.js';
+import { resolveOptions, type DownloadEncoding, type FakeIntercomOptions, type ResolvedOptions } from './options.js';
+import type { ExpectedRowsOptions, NewAttribute } from './reporting/reporting-export.js';
+import { ReportingExport } from './reporting/reporting-export.js';
+import { FailureInjector, type FailureRule } from './server/failure-injector.js';
+import { RateLimiter } from './server/rate-limiter.js';
+import { createRequestHandler, type RequestRecord } from './server/request-handler.js';
+import { Router } from './server/router.js';
+
+export interface FakeIntercomStats {
+  enqueued: number;
+  statusCalls: number;
+  downloads: number;
+  unfinishedNow: number;
+  maxUnfinishedSeen: number;
+  rejectedByJobLimit: number;
+  requests: RequestRecord[];
+}
+
+/**
+ * A local, faithful stand-in for Intercom's REST API over real HTTP (brief §9). Endpoint families are
+ * sibling modules that contribute routes (`me/`, `reporting/`; companies and tickets can join the same
+ * way); this class owns the server, the cross-cutting checks and the test control API.
+ */
+export class FakeIntercom {
+  readonly workspaceId: string;
+  private baseUrl = '';
+  private readonly options: ResolvedOptions;
+  private readonly injector = new FailureInjector();
+  private readonly reporting: ReportingExport;
+  private readonly requestLog: RequestRecord[] = [];
+  private readonly server: Server;
+
+  private constructor(options: ResolvedOptions) {
+    this.options = options;
+    this.workspaceId = options.workspace.idCode;
+    this.reporting = new ReportingExport({
+      seed: options.seed,
+      workspaceId: options.workspace.idCode,
+      defaultVersion: options.defaultVersion,
+      settings: options.exportSettings,
+      now: options.now,
+      baseUrl: () => options.publicUrl ?? this.baseUrl,
+      logger: options.logger,
+    });
+    const router = new Router();
+    router.add(...meRoutes(options.workspace, options.seed), ...this.reporting.routes());
+    const handler = createRequestHandler({
+      tokens: new Set(options.tokens),
+      defaultVersion: options.defaultVersion,
+      limiter: new RateLimiter(options.rateLimit, options.now),
+      injector: this.injector,
+      router,
+      logger: options.logger,
+      record: (entry) => this.requestLog.push(entry),
+    });
+    this.server = createServer((req, res) => void handler(req, res));
+  }
+
+  static async start(options?: FakeIntercomOptions): Promise<FakeIntercom> {
+    const fake = new FakeIntercom(resolveOptions(options));
+    await fake.listen();
+    return fake;
+  }
+
+  /** Base URL without trailing slash, e.g. `http://127.0.0.1:43121`. */
+  get url(): string {
+    return this.baseUrl;
+  }
+
+  private async listen(): Promise<void> {
+    const { host, port } = this.options;
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = this.server.address() as AddressInfo;
+    const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    this.baseUrl = `http://${hostPart}:${address.port}`;
+    this.options.logger.debug({ url: this.baseUrl }, 'fake intercom listening');
+  }
+
+  async close(): Promise<void> {
+    if (!this.server.listening) return;
+    const closed = new Promise<void>((resolve, reject) => this.server.close((err) => (err ? reject(err) : resolve())));
+    // Keep-alive sockets would hold close() open until they time out.
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  // ---- control API for tests (in-process) ----
+
+  injectFailure(rule: FailureRule): void {
+    this.injector.add(rule);
+  }
+
+  /** Drop every injected failure rule not used up yet. */
+  clearInjectedFailures(): void {
+    this.injector.clear();
+  }
+
+  failNextExports(count: number): void {
+    this.reporting.jobs.failNext(count);
+  }
+
+  expireDownloads(): void {
+    this.reporting.jobs.expireFinished();
+  }
+
+  /** Applies to jobs enqueued from now on. */
+  setExportLatency(ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) throw new Error(`export latency must be >= 0 ms, got ${ms}`);
+    this.options.exportSettings.latencyMs = ms;
+  }
+
+  setEncoding(encoding: DownloadEncoding): void {
+    this.options.exportSettings.encoding = encoding;
+  }
+
+  setBom(on: boolean): void {
+    this.options.exportSettings.bom = on;
+  }
+
+  /** Toggle noDataMode: zero-row jobs report `no_data` instead of `complete`. */
+  setNoDataMode(on: boolean): void {
+    this.options.exportSettings.noDataMode = on;
+  }
+
+  setRows(datasetId: string, rows: Array<Record<string, string | number | null>>): void {
+    this.reporting.data.setRows(this.reporting.dataset(datasetId), rows);
+  }
+
+  /** Undo setRows: generated rows again for one dataset, or for all when omitted. */
+  clearRows(datasetId?: string): void {
+    if (datasetId !== undefined) this.reporting.dataset(datasetId); // validates the id
+    this.reporting.data.clearRows(datasetId);
+  }
+
+  setDataRevision(revision: number): void {
+    this.reporting.data.setRevision(revision);
+  }
+
+  overrideNextDownload(datasetId: string, csvText: string): void {
+    this.reporting.dataset(datasetId);
+    this.reporting.data.queueDownloadOverride(datasetId, csvText);
+  }
+
+  addAttribute(datasetId: string, attr: NewAttribute): void {
+    this.reporting.addAttribute(datasetId, attr);
+  }
+
+  stats(): FakeIntercomStats {
+    const { counters } = this.reporting.jobs;
+    return {
+      enqueued: counters.enqueued,
+      statusCalls: this.reporting.counters.statusCalls,
+      downloads: this.reporting.counters.downloads,
+      unfinishedNow: this.reporting.jobs.unfinishedCount(),
+      maxUnfinishedSeen: counters.maxUnfinishedSeen,
+      rejectedByJobLimit: counters.rejectedByJobLimit,
+      requests: this.requestLog.map((r) => ({ ...r })),
+    };
+  }
+
+  expectedRows(
+    datasetId: string,
+    startTime: number,
+    endTime: number,
+    options?: ExpectedRowsOptions,
+  ): Array<Record<string, string | null>> {
+    return this.reporting.expectedRows(datasetId, startTime, endTime, options);
+  }
+}
+
+export function startFakeIntercom(options?: FakeIntercomOptions): Promise<FakeIntercom> {
+  return FakeIntercom.start(options);
+}

@@ -1,0 +1,7 @@
+/** Public entry point of the fake Intercom server used by tests, the demo and benchmarks. */
+export { FakeIntercom, startFakeIntercom, type FakeIntercomStats } from './fake-intercom.js';
+export type { DownloadEncoding, FakeIntercomOptions } from './options.js';
+export type { FailureRule } from './server/failure-injector.js';
+export type { ExpectedRowsOptions, NewAttribute } from './reporting/reporting-export.js';
+export type { RequestRecord } from './server/request-handler.js';
+export { SUPPORTED_VERSIONS } from './server/api-version.js';

@@ -1,0 +1,127 @@
+import type { Logger } from '../log.js';
+import { silentLogger } from '../log.js';
+
+/** How the download body is encoded; every mode keeps `Content-Type: application/octet-stream`. */
+export type DownloadEncoding = 'plain' | 'gzip' | 'gzip-content-encoding' | 'zip';
+
+export interface FakeIntercomOptions {
+  host?: string;
+  port?: number;
+  /** All generated data is a pure function of seed (+ data revision). */
+  seed?: number;
+  tokens?: string[];
+  workspace?: { idCode?: string; name?: string; region?: string; timezone?: string };
+  /** Used when the `Intercom-Version` header is absent (Intercom uses the app's pinned version). */
+  defaultVersion?: string;
+  /** Injectable clock in ms; everything time-based (rate windows, job states, expiry) reads it. */
+  now?: () => number;
+  rateLimit?: { perAppPer10s?: number; perWorkspacePer10s?: number };
+  export?: {
+    latencyMs?: number;
+    inProgressPhase?: boolean;
+    maxUnfinishedJobs?: number;
+    retentionDays?: number;
+    downloadTtlMs?: number;
+    endInclusive?: boolean;
+    encoding?: DownloadEncoding;
+    bom?: boolean;
+    strictIds?: boolean;
+    rowsPerDay?: number;
+    noDataMode?: boolean;
+  };
+  /**
+   * Base URL advertised in `download_url` (e.g. `http://fake-intercom:8080` when listening on 0.0.0.0
+   * inside docker-compose); default: the URL the fake listens on.
+   */
+  publicUrl?: string;
+  /** Where the fake logs requests (debug) and failures; default: silent. */
+  logger?: Logger;
+}
+
+export interface ExportSettings {
+  latencyMs: number;
+  inProgressPhase: boolean;
+  maxUnfinishedJobs: number;
+  retentionDays: number;
+  downloadTtlMs: number;
+  endInclusive: boolean;
+  encoding: DownloadEncoding;
+  bom: boolean;
+  strictIds: boolean;
+  rowsPerDay: number;
+  noDataMode: boolean;
+}
+
+export interface WorkspaceSettings {
+  idCode: string;
+  name: string;
+  region: string;
+  timezone: string;
+}
+
+/** Options with every default filled in. `exportSettings` stays mutable: the control API changes it. */
+export interface ResolvedOptions {
+  host: string;
+  port: number;
+  seed: number;
+  tokens: string[];
+  workspace: WorkspaceSettings;
+  defaultVersion: string;
+  now: () => number;
+  rateLimit: { perAppPer10s: number; perWorkspacePer10s: number };
+  exportSettings: ExportSettings;
+  publicUrl: string | undefined;
+  logger: Logger;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Row ids are `base + day * 1_000_000 + index` (see row-generator.ts), and a data revision adds up
+ * to 10 % extra rows per day, so the per-day row count must stay well below one million.
+ */
+export const MAX_ROWS_PER_DAY = 500_000;
+
+export function resolveOptions(options: FakeIntercomOptions = {}): ResolvedOptions {
+  const exp = options.export ?? {};
+  const rowsPerDay = exp.rowsPerDay ?? 24;
+  if (!Number.isInteger(rowsPerDay) || rowsPerDay < 1 || rowsPerDay > MAX_ROWS_PER_DAY) {
+    throw new Error(`export.rowsPerDay must be an integer between 1 and ${MAX_ROWS_PER_DAY}, got ${rowsPerDay}`);
+  }
+  const tokens = options.tokens ?? ['fake-token'];
+  if (tokens.length === 0) throw new Error('tokens must contain at least one token');
+  return {
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? 0,
+    seed: options.seed ?? 42,
+    tokens,
+    workspace: {
+      idCode: options.workspace?.idCode ?? 'fakews01',
+      name: options.workspace?.name ?? 'Fake Workspace',
+      region: options.workspace?.region ?? 'US',
+      timezone: options.workspace?.timezone ?? 'UTC',
+    },
+    defaultVersion: options.defaultVersion ?? '2.14',
+    now: options.now ?? Date.now,
+    rateLimit: {
+      // 10,000/min per app and 25,000/min per workspace, spread evenly over 10-second windows.
+      perAppPer10s: options.rateLimit?.perAppPer10s ?? 1667,
+      perWorkspacePer10s: options.rateLimit?.perWorkspacePer10s ?? 4167,
+    },
+    exportSettings: {
+      latencyMs: exp.latencyMs ?? 1000,
+      inProgressPhase: exp.inProgressPhase ?? true,
+      maxUnfinishedJobs: exp.maxUnfinishedJobs ?? 5,
+      retentionDays: exp.retentionDays ?? 730,
+      downloadTtlMs: exp.downloadTtlMs ?? 2 * DAY_MS,
+      endInclusive: exp.endInclusive ?? true,
+      encoding: exp.encoding ?? 'gzip',
+      bom: exp.bom ?? false,
+      strictIds: exp.strictIds ?? false,
+      rowsPerDay,
+      noDataMode: exp.noDataMode ?? false,
+    },
+    publicUrl: options.publicUrl?.replace(/\/+$/, ''),
+    logger: options.logger ?? silentLogger(),
+  };
+}
