@@ -51,8 +51,20 @@ export async function demoCommand(opts: { days: number; schema: string }): Promi
 }
 
 /** `fake-intercom`: serve the fake on a port until interrupted (for manual runs and docker-compose's demo profile). */
-export async function fakeIntercomCommand(opts: { port: number; host: string; latencyMs: number; token: string }): Promise<void> {
-  const fake = await FakeIntercom.start({ port: opts.port, host: opts.host, tokens: [opts.token], export: { latencyMs: opts.latencyMs } });
+export async function fakeIntercomCommand(opts: {
+  port: number;
+  host: string;
+  latency: number;
+  token: string;
+  publicUrl?: string;
+}): Promise<void> {
+  const fake = await FakeIntercom.start({
+    port: opts.port,
+    host: opts.host,
+    tokens: [opts.token],
+    export: { latencyMs: opts.latency },
+    ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
+  });
   process.stdout.write(
     `Fake Intercom listening on ${fake.url} (workspace ${fake.workspaceId}).\n` +
       `Use it with: INTERCOM_BASE_URL=${fake.url} INTERCOM_ACCESS_TOKEN=${opts.token}\n`,

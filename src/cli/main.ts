@@ -128,9 +128,8 @@ program
   .option('--host <addr>', 'address to listen on', '127.0.0.1')
   .option('--latency <ms>', 'time an export job takes', asInt, 2000)
   .option('--token <token>', 'the access token it accepts', DEMO_TOKEN)
-  .action((opts: { port: number; host: string; latency: number; token: string }) =>
-    fakeIntercomCommand({ port: opts.port, host: opts.host, latencyMs: opts.latency, token: opts.token }),
-  );
+  .option('--public-url <url>', 'base URL put in download_url (when clients reach it by another name)')
+  .action((opts: { port: number; host: string; latency: number; token: string; publicUrl?: string }) => fakeIntercomCommand(opts));
 
 program.addOption(new Option('--no-color').hideHelp());
 
