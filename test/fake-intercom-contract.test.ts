@@ -186,7 +186,11 @@ describe.skipIf(!specExists)('fake Intercom contract against openapi-2.14.yaml',
     }
     // The documented example statuses.
     const examples = response('/export/reporting_data/{job_identifier}', 'get', 200).examples;
-    expect(statuses.sort()).toEqual(Object.values(examples).map((e: Json) => e.value.status).sort());
+    expect(statuses.sort()).toEqual(
+      Object.values(examples)
+        .map((e: Json) => e.value.status)
+        .sort(),
+    );
   });
 
   it('GET status and download 404 reproduce the documented not-found example', async () => {

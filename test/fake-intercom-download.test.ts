@@ -35,10 +35,20 @@ function asCells(rows: Array<Record<string, string | null>>, header: string[]): 
 }
 
 const CONVERSATION_ATTRS = [
-  'standard.conversation_id', 'timestamp.conversation_started_at', 'channel', 'team.currently_assigned_team_id',
-  'currently_assigned_team_raw_id', 'reply_participant_teammate_ids', 'duration.first_response_time_excluding_bot_inbox',
-  'conversation_tag_ids', 'teammate_replies_count', 'last_teammate_rating_remark', 'fin_ai_agent_participated',
-  'language', 'Csat Overall Experience', 'timestamp.conversation_first_closed_at',
+  'standard.conversation_id',
+  'timestamp.conversation_started_at',
+  'channel',
+  'team.currently_assigned_team_id',
+  'currently_assigned_team_raw_id',
+  'reply_participant_teammate_ids',
+  'duration.first_response_time_excluding_bot_inbox',
+  'conversation_tag_ids',
+  'teammate_replies_count',
+  'last_teammate_rating_remark',
+  'fin_ai_agent_participated',
+  'language',
+  'Csat Overall Experience',
+  'timestamp.conversation_first_closed_at',
 ];
 const WEEK = { start_time: D - 6 * DAY_S, end_time: D + DAY_S - 1 };
 
@@ -90,7 +100,12 @@ describe('fake Intercom download: CSV content', () => {
   it('writes duplicate columns for an ambiguous id requested both ways; a plain ambiguous id means the first', async () => {
     const { fake, clock } = await start();
     const ids = ['conversation_id', 'Brand', 'people.Brand', 'conversation.Brand'];
-    const res = await exportAndDownload(fake, clock, { dataset_id: 'conversation', attribute_ids: ids, start_time: D, end_time: D + DAY_S - 1 });
+    const res = await exportAndDownload(fake, clock, {
+      dataset_id: 'conversation',
+      attribute_ids: ids,
+      start_time: D,
+      end_time: D + DAY_S - 1,
+    });
     const [header, ...rows] = parseCsv(res.text);
     expect(header).toEqual(['conversation_id', 'Brand', 'Brand', 'Brand']);
     expect(rows.every((r) => r[1] === r[3])).toBe(true);
@@ -122,8 +137,12 @@ describe('fake Intercom download: CSV content', () => {
   it('hides conversations without a user reply before API 2.16 only', async () => {
     const { fake, clock } = await start();
     const body = { dataset_id: 'conversation', attribute_ids: ['conversation_id'], ...WEEK };
-    const old = parseCsv((await exportAndDownload(fake, clock, body, '2.14')).text).slice(1).map((r) => r[0]);
-    const recent = parseCsv((await exportAndDownload(fake, clock, body, '2.16')).text).slice(1).map((r) => r[0]);
+    const old = parseCsv((await exportAndDownload(fake, clock, body, '2.14')).text)
+      .slice(1)
+      .map((r) => r[0]);
+    const recent = parseCsv((await exportAndDownload(fake, clock, body, '2.16')).text)
+      .slice(1)
+      .map((r) => r[0]);
     expect(recent).toHaveLength(7 * 24);
     expect(old.length).toBeLessThan(recent.length);
     expect(recent).toEqual(expect.arrayContaining(old));
@@ -133,7 +152,12 @@ describe('fake Intercom download: CSV content', () => {
 });
 
 describe('fake Intercom download: encodings', () => {
-  const body = { dataset_id: 'admin_status_change', attribute_ids: ['teammate_status_id', 'teammate_away_reason'], start_time: D, end_time: D + DAY_S - 1 };
+  const body = {
+    dataset_id: 'admin_status_change',
+    attribute_ids: ['teammate_status_id', 'teammate_away_reason'],
+    start_time: D,
+    end_time: D + DAY_S - 1,
+  };
 
   it('gzips the body by default without Content-Encoding', async () => {
     const { fake, clock } = await defaultFakes.start();
@@ -187,11 +211,13 @@ describe('fake Intercom download: encodings', () => {
     expect(zip.readUInt32LE(centralOffset + 16)).toBe(crc);
     expect(centralOffset + zip.readUInt32LE(eocd + 12)).toBe(eocd);
   });
-
 });
 
 describe('fake Intercom download: determinism and data control', () => {
-  const tickets = { dataset_id: 'tickets', attribute_ids: ['ticket_id', 'ticket_created_at', 'ticket_title', 'current_ticket_state_category'] };
+  const tickets = {
+    dataset_id: 'tickets',
+    attribute_ids: ['ticket_id', 'ticket_created_at', 'ticket_title', 'current_ticket_state_category'],
+  };
 
   it('produces identical bytes for the same seed and different data for another seed', async () => {
     const a = await start({ seed: 7, export: { encoding: 'gzip' } });
@@ -208,7 +234,9 @@ describe('fake Intercom download: determinism and data control', () => {
   it('shows a row identically in a 1-day and a 7-day export', async () => {
     const { fake, clock } = await start();
     const week = parseCsv((await exportAndDownload(fake, clock, { ...tickets, ...WEEK })).text).slice(1);
-    const day = parseCsv((await exportAndDownload(fake, clock, { ...tickets, start_time: D - 2 * DAY_S, end_time: D - DAY_S - 1 })).text).slice(1);
+    const day = parseCsv(
+      (await exportAndDownload(fake, clock, { ...tickets, start_time: D - 2 * DAY_S, end_time: D - DAY_S - 1 })).text,
+    ).slice(1);
     expect(day).toHaveLength(24);
     expect(week).toHaveLength(7 * 24);
     expect(week.slice(4 * 24, 5 * 24)).toEqual(day);
@@ -259,7 +287,8 @@ describe('fake Intercom download: determinism and data control', () => {
     const body = {
       dataset_id: 'conversation',
       attribute_ids: ['conversation_id', 'channel', 'conversation.Brand', 'people.Brand', 'last_teammate_rating_remark'],
-      start_time: D, end_time: D + DAY_S - 1,
+      start_time: D,
+      end_time: D + DAY_S - 1,
     };
     const rows = parseCsv((await exportAndDownload(fake, clock, body)).text);
     expect(rows).toEqual([
@@ -296,7 +325,12 @@ describe('fake Intercom download: determinism and data control', () => {
 
   it('streams large exports with chunked transfer encoding', async () => {
     const { fake, clock } = await start({ export: { rowsPerDay: 50_000 } });
-    const body = { dataset_id: 'call_team_stats', attribute_ids: ['call_id', 'call_initiated_at', 'call_state', 'call_talk_time'], start_time: D, end_time: D + DAY_S - 1 };
+    const body = {
+      dataset_id: 'call_team_stats',
+      attribute_ids: ['call_id', 'call_initiated_at', 'call_state', 'call_talk_time'],
+      start_time: D,
+      end_time: D + DAY_S - 1,
+    };
     const res = await exportAndDownload(fake, clock, body);
     expect(res.headers['transfer-encoding']).toBe('chunked');
     const lines = res.text.split('\n');

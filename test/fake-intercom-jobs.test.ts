@@ -1,7 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  CONVERSATION_ENQUEUE as CONVERSATION, TEST_NOW as NOW, download, enqueue, expectErrorList, exportJob, fakeStarter,
-  jobStatus, rawRequest,
+  CONVERSATION_ENQUEUE as CONVERSATION,
+  TEST_NOW as NOW,
+  download,
+  enqueue,
+  expectErrorList,
+  exportJob,
+  fakeStarter,
+  jobStatus,
+  rawRequest,
 } from './fixtures/fake-intercom-http.js';
 
 const fakes = fakeStarter(NOW);

@@ -1,7 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  CONVERSATION_ENQUEUE as CONVERSATION, DAY_WINDOW as DAY, TEST_NOW as NOW, TOKEN, download, enqueue, expectErrorList,
-  exportJob, fakeStarter, rawRequest,
+  CONVERSATION_ENQUEUE as CONVERSATION,
+  DAY_WINDOW as DAY,
+  TEST_NOW as NOW,
+  TOKEN,
+  download,
+  enqueue,
+  expectErrorList,
+  exportJob,
+  fakeStarter,
+  rawRequest,
 } from './fixtures/fake-intercom-http.js';
 
 const fakes = fakeStarter(NOW);
@@ -76,9 +84,18 @@ describe('fake Intercom: authentication, versions, Accept, routing', () => {
       call_team_stats: 'call_initiated_at',
     });
     const conversationIds = byId.conversation.attributes.map((a: any) => a.id);
-    for (const id of ['conversation_id', 'channel', 'currently_assigned_team_id', 'currently_assigned_team_raw_id',
-      'first_response_time_excluding_bot_inbox', 'conversation_tag_ids', 'teammate_replies_count',
-      'last_teammate_rating_remark', 'language', 'Csat Overall Experience']) {
+    for (const id of [
+      'conversation_id',
+      'channel',
+      'currently_assigned_team_id',
+      'currently_assigned_team_raw_id',
+      'first_response_time_excluding_bot_inbox',
+      'conversation_tag_ids',
+      'teammate_replies_count',
+      'last_teammate_rating_remark',
+      'language',
+      'Csat Overall Experience',
+    ]) {
       expect(conversationIds).toContain(id);
     }
     for (const d of res.json.data) expect(d.attributes.length).toBeGreaterThanOrEqual(8);
@@ -193,17 +210,36 @@ describe('fake Intercom: enqueue validation', () => {
     ['no dataset_id', { attribute_ids: ['conversation_id'], ...DAY }, "'dataset_id' is a required parameter"],
     ['unknown dataset_id', { dataset_id: 'imaginary', attribute_ids: ['x'], ...DAY }, 'imaginary is not a valid dataset_id'],
     ['no attribute_ids', { dataset_id: 'conversation', ...DAY }, "'attribute_ids' is a required parameter"],
-    ['empty attribute_ids', { dataset_id: 'conversation', attribute_ids: [], ...DAY }, 'attribute_ids must contain at least one attribute_id'],
-    ['non-array attribute_ids', { dataset_id: 'conversation', attribute_ids: 'conversation_id', ...DAY },
-      "'attribute_ids' not an array must be of type Array"],
-    ['unknown attribute id', { dataset_id: 'conversation', attribute_ids: ['conversation_id', 'non_existent'], ...DAY },
-      'attribute_ids invalid for conversation dataset: non_existent'],
-    ['several unknown attribute ids', { dataset_id: 'tickets', attribute_ids: ['nope', 'ticket_id', 'standard.nada'], ...DAY },
-      'attribute_ids invalid for tickets dataset: nope, standard.nada'],
-    ['no start_time', { dataset_id: 'conversation', attribute_ids: ['conversation_id'], end_time: DAY.end_time },
-      "'start_time' is a required parameter"],
-    ['no end_time', { dataset_id: 'conversation', attribute_ids: ['conversation_id'], start_time: DAY.start_time },
-      "'end_time' is a required parameter"],
+    [
+      'empty attribute_ids',
+      { dataset_id: 'conversation', attribute_ids: [], ...DAY },
+      'attribute_ids must contain at least one attribute_id',
+    ],
+    [
+      'non-array attribute_ids',
+      { dataset_id: 'conversation', attribute_ids: 'conversation_id', ...DAY },
+      "'attribute_ids' not an array must be of type Array",
+    ],
+    [
+      'unknown attribute id',
+      { dataset_id: 'conversation', attribute_ids: ['conversation_id', 'non_existent'], ...DAY },
+      'attribute_ids invalid for conversation dataset: non_existent',
+    ],
+    [
+      'several unknown attribute ids',
+      { dataset_id: 'tickets', attribute_ids: ['nope', 'ticket_id', 'standard.nada'], ...DAY },
+      'attribute_ids invalid for tickets dataset: nope, standard.nada',
+    ],
+    [
+      'no start_time',
+      { dataset_id: 'conversation', attribute_ids: ['conversation_id'], end_time: DAY.end_time },
+      "'start_time' is a required parameter",
+    ],
+    [
+      'no end_time',
+      { dataset_id: 'conversation', attribute_ids: ['conversation_id'], start_time: DAY.start_time },
+      "'end_time' is a required parameter",
+    ],
   ];
   it.each(cases)('400 for %s with the documented message', async (_name, body, message) => {
     const { fake } = await start();

@@ -228,20 +228,24 @@ describe('IntercomClient against the fake Intercom', () => {
       .getExportStatus('abc', { appId: 'fakews01' })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RetriableError);
-    expect((err as Error).message).toBe(
-      'Intercom GET /export/reporting_data/abc failed: 503 service_unavailable (Service Unavailable)',
-    );
+    expect((err as Error).message).toBe('Intercom GET /export/reporting_data/abc failed: 503 service_unavailable (Service Unavailable)');
     expect((err as RetriableError).status).toBe(503);
   });
 
   it('403: FatalError hinting at permissions; 408: RetriableError', async () => {
     fake.injectFailure({ path: '/export/reporting_data/get_datasets', status: 403 });
-    const forbidden = await client().getDatasets().catch((e: unknown) => e);
+    const forbidden = await client()
+      .getDatasets()
+      .catch((e: unknown) => e);
     expect(forbidden).toBeInstanceOf(FatalError);
     expect((forbidden as Error).message).toMatch(/403 forbidden: Forbidden.*export_reporting_data/);
 
     fake.injectFailure({ path: '/me', status: 408 });
-    expect(await client().me().catch((e: unknown) => e)).toBeInstanceOf(RetriableError);
+    expect(
+      await client()
+        .me()
+        .catch((e: unknown) => e),
+    ).toBeInstanceOf(RetriableError);
   });
 
   it('unknown job: NotFoundError', async () => {

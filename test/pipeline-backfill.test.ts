@@ -1,24 +1,19 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { runReports } from '../src/cli/run-reports.js';
 import { FatalError } from '../src/errors.js';
 import type { PlanRequest } from '../src/pipeline/plan-exports.js';
-import { createTestEnv, type TestEnv } from './helpers/test-env.js';
+import { useTestEnv, type TestEnv } from './helpers/test-env.js';
 
 const DAY = 86_400_000;
 // Inside the fake's 2-year retention whatever the date the suite runs on.
 const D0 = Math.floor(Date.now() / DAY) * DAY - 20 * DAY;
 const quiet = { progress: () => {} };
 
+const getEnv = useTestEnv();
 let env: TestEnv;
-let failed = false;
-beforeEach(async (context) => {
-  failed = false;
-  context.onTestFailed(() => {
-    failed = true;
-  });
-  env = await createTestEnv(context.task.name);
+beforeEach(() => {
+  env = getEnv();
 });
-afterEach(async () => env.cleanup(failed));
 
 const backfill = (days: [number, number], extra: Partial<PlanRequest> = {}) =>
   runReports(

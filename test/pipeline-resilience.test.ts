@@ -1,24 +1,19 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { runReports } from '../src/cli/run-reports.js';
 import { planReportExports } from '../src/pipeline/plan-exports.js';
 import { syncSchedules } from '../src/schedules/index.js';
-import { createTestEnv, type TestEnv } from './helpers/test-env.js';
+import { useTestEnv, type TestEnv } from './helpers/test-env.js';
 
 const DAY = 86_400_000;
 const TODAY = Math.floor(Date.now() / DAY) * DAY;
 const D0 = TODAY - 10 * DAY;
 const quiet = { progress: () => {} };
 
+const getEnv = useTestEnv({ env: { ETL_START_DATE: new Date(TODAY - 5 * DAY).toISOString().slice(0, 10) } });
 let env: TestEnv;
-let failed = false;
-beforeEach(async (context) => {
-  failed = false;
-  context.onTestFailed(() => {
-    failed = true;
-  });
-  env = await createTestEnv(context.task.name, { env: { ETL_START_DATE: new Date(TODAY - 5 * DAY).toISOString().slice(0, 10) } });
+beforeEach(() => {
+  env = getEnv();
 });
-afterEach(async () => env.cleanup(failed));
 
 const conversationOnly = { datasetIds: ['conversation'] };
 

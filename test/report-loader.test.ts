@@ -1,10 +1,10 @@
 import { Readable } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { FatalError } from '../src/errors.js';
 import { recordLoaded, planWindows, getWindow } from '../src/pipeline/export-ledger.js';
 import { syncCatalogue, columnsForRequest, loadReportDataset, type ReportDataset } from '../src/sinks/report-catalogue.js';
 import { loadReportWindow } from '../src/sinks/report-loader.js';
-import { createTestEnv, type TestEnv } from './helpers/test-env.js';
+import { useTestEnv, type TestEnv } from './helpers/test-env.js';
 
 /**
  * The sink conformance suite: every edge case a CSV can throw at the load path, checked against
@@ -20,22 +20,17 @@ const ATTRS = [
   { id: 'handling_time', name: 'Handling time', qualifiedId: 'duration.handling_time' },
 ];
 
+const getEnv = useTestEnv();
 let env: TestEnv;
-let failed = false;
 let dataset: ReportDataset;
 
-beforeEach(async (context) => {
-  failed = false;
-  context.onTestFailed(() => {
-    failed = true;
-  });
-  env = await createTestEnv(context.task.name);
+beforeEach(async () => {
+  env = getEnv();
   await syncCatalogue(env.ctx.pool, env.schema, [
     { id: 'sample', name: 'Sample', description: 'test', defaultTimeAttributeId: 'created_at', attributes: ATTRS },
   ]);
   dataset = (await loadReportDataset(env.ctx.pool, 'sample'))!;
 });
-afterEach(async () => env.cleanup(failed));
 
 function csv(text: string, chunkSize = 0): () => Promise<Readable> {
   return async () => {

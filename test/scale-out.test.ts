@@ -2,25 +2,20 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { planReportExports } from '../src/pipeline/plan-exports.js';
 import { waitForWindows } from '../src/pipeline/wait-for-windows.js';
 import { startCli, waitFor, type CliProcess } from './helpers/cli-process.js';
-import { createTestEnv, type TestEnv } from './helpers/test-env.js';
+import { useTestEnv, type TestEnv } from './helpers/test-env.js';
 
 const DAY = 86_400_000;
 const D0 = Math.floor(Date.now() / DAY) * DAY - 30 * DAY;
 
-let env: TestEnv;
-let failed = false;
+const getEnv = useTestEnv({ fake: { export: { latencyMs: 1200 } } });
 const children: CliProcess[] = [];
-
-beforeEach(async (context) => {
-  failed = false;
-  context.onTestFailed(() => {
-    failed = true;
-  });
-  env = await createTestEnv(context.task.name, { fake: { export: { latencyMs: 1200 } } });
-});
-afterEach(async () => {
+// After-hooks run in reverse order of registration: this one runs before useTestEnv's cleanup.
+afterEach(() => {
   for (const c of children.splice(0)) if (c.child.exitCode === null) c.child.kill('SIGKILL');
-  await env.cleanup(failed);
+});
+let env: TestEnv;
+beforeEach(() => {
+  env = getEnv();
 });
 
 const workerEnv = (extra: Record<string, string> = {}) => ({ ...env.childEnv, ETL_SCHEDULE_ENABLED: 'false', LOG_LEVEL: 'info', ...extra });

@@ -109,19 +109,12 @@ async function syncDataset(pool: pg.Pool, schema: string, ds: Dataset): Promise<
         `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${tableName.slice(0, 50)}_time`)} ON ${quoteIdent(tableName)} (${quoteIdent(tc.column_name)})`,
       );
     }
-    return loadReportDatasetWith(client, ds.id);
+    return (await loadReportDataset(client, ds.id))!;
   });
 }
 
 /** The catalogue entry of one dataset, or null when it was never seen. */
-export async function loadReportDataset(pool: pg.Pool | pg.PoolClient, datasetId: string): Promise<ReportDataset | null> {
-  return loadReportDatasetWith(pool, datasetId).catch((err: unknown) => {
-    if (err instanceof Error && err.message.startsWith('Dataset ')) return null;
-    throw err;
-  });
-}
-
-async function loadReportDatasetWith(db: pg.Pool | pg.PoolClient, datasetId: string): Promise<ReportDataset> {
+export async function loadReportDataset(db: pg.Pool | pg.PoolClient, datasetId: string): Promise<ReportDataset | null> {
   const ds = await db.query<{
     dataset_id: string;
     name: string;
@@ -130,7 +123,7 @@ async function loadReportDatasetWith(db: pg.Pool | pg.PoolClient, datasetId: str
     last_seen_at: Date;
   }>('SELECT dataset_id, name, table_name, default_time_attribute_id, last_seen_at FROM etl_datasets WHERE dataset_id = $1', [datasetId]);
   const d = ds.rows[0];
-  if (!d) throw new Error(`Dataset ${datasetId} is not in the catalogue.`);
+  if (!d) return null;
   const cols = await db.query<{
     column_name: string;
     attribute_id: string;

@@ -57,7 +57,6 @@ async function loadOnce(pool: pg.Pool, schema: string, req: LoadWindowRequest): 
   const { dataset, window } = req;
   const source = req.openCsv ? await req.openCsv() : null;
   return withClient(pool, async (client) => {
-    let copyStream: NodeJS.WritableStream | null = null;
     await client.query('BEGIN');
     try {
       let body: Readable | null = null;
@@ -85,7 +84,6 @@ async function loadOnce(pool: pg.Pool, schema: string, req: LoadWindowRequest): 
         const sql = `COPY ${quoteIdent(dataset.tableName)} (${req.columns.map((c) => quoteIdent(c.columnName)).join(', ')})
                      FROM STDIN WITH (FORMAT csv, HEADER true${forceNull})`;
         const copy = client.query(copyFrom(sql));
-        copyStream = copy;
         await pipeline(body, copy);
         rows = copy.rowCount;
       }
@@ -95,7 +93,6 @@ async function loadOnce(pool: pg.Pool, schema: string, req: LoadWindowRequest): 
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
       source?.destroy();
-      void copyStream;
       throw err;
     }
   });

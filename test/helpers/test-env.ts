@@ -1,3 +1,4 @@
+import { afterEach, beforeEach } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -98,5 +99,29 @@ export async function createTestEnv(
       }
       await adminPool.end();
     },
+  };
+}
+
+/**
+ * Registers beforeEach/afterEach hooks giving every test of the file a fresh TestEnv; a failed
+ * test keeps its schema and queue keys. Returns a getter for the current env.
+ */
+export function useTestEnv(options: Parameters<typeof createTestEnv>[1] = {}): () => TestEnv {
+  let env: TestEnv | undefined;
+  let failed = false;
+  beforeEach(async (context) => {
+    failed = false;
+    context.onTestFailed(() => {
+      failed = true;
+    });
+    env = await createTestEnv(context.task.name, options);
+  });
+  afterEach(async () => {
+    await env?.cleanup(failed);
+    env = undefined;
+  });
+  return () => {
+    if (!env) throw new Error('useTestEnv(): no test is running');
+    return env;
   };
 }
