@@ -42,7 +42,12 @@ function csv(text: string, chunkSize = 0): () => Promise<Readable> {
   };
 }
 
-async function load(text: string | null, window = { start: D1, end: D1 + DAY }, chunkSize = 0) {
+async function load(
+  text: string | null | (() => Promise<Readable>),
+  window = { start: D1, end: D1 + DAY },
+  chunkSize = 0,
+  extra: Partial<Parameters<typeof loadReportWindow>[2]> = {},
+) {
   return loadReportWindow(env.ctx.pool, env.schema, {
     dataset,
     columns: columnsForRequest(
@@ -52,7 +57,8 @@ async function load(text: string | null, window = { start: D1, end: D1 + DAY }, 
     window,
     intercomJobId: 'job-test',
     timestampTimezone: 'UTC',
-    openCsv: text === null ? null : csv(text, chunkSize),
+    openCsv: text === null ? null : typeof text === 'string' ? csv(text, chunkSize) : text,
+    ...extra,
   });
 }
 
@@ -122,19 +128,7 @@ describe('report loader (sink conformance)', () => {
           throw new Error('connection reset');
         })(),
       );
-    await expect(
-      loadReportWindow(env.ctx.pool, env.schema, {
-        dataset,
-        columns: columnsForRequest(
-          dataset,
-          ATTRS.map((a) => a.qualifiedId ?? a.id),
-        ),
-        window: { start: D1, end: D1 + DAY },
-        intercomJobId: 'j2',
-        timestampTimezone: 'UTC',
-        openCsv: broken,
-      }),
-    ).rejects.toThrow(/connection reset/);
+    await expect(load(broken)).rejects.toThrow(/connection reset/);
     expect(await env.query('SELECT note FROM report_sample')).toEqual([{ note: 'old' }]);
   });
 
@@ -174,16 +168,7 @@ describe('report loader (sink conformance)', () => {
   it('commits the ledger update with the rows, in the same transaction', async () => {
     const key = { datasetId: 'sample', window: { start: D1, end: D1 + DAY } };
     await planWindows(env.ctx.pool, 'sample', [key.window], ['item_id'], 'h', false);
-    await loadReportWindow(env.ctx.pool, env.schema, {
-      dataset,
-      columns: columnsForRequest(
-        dataset,
-        ATTRS.map((a) => a.qualifiedId ?? a.id),
-      ),
-      window: key.window,
-      intercomJobId: 'j',
-      timestampTimezone: 'UTC',
-      openCsv: csv(`${HEADER}1,2026-03-01 00:00:00,a,1,1\n`),
+    await load(`${HEADER}1,2026-03-01 00:00:00,a,1,1\n`, key.window, 0, {
       onLoaded: (client, rows) => recordLoaded(client, key, rows, 10, 5),
     });
     const row = await getWindow(env.ctx.pool, key);
@@ -191,17 +176,7 @@ describe('report loader (sink conformance)', () => {
   });
 
   it('reads timestamps in the configured zone', async () => {
-    await loadReportWindow(env.ctx.pool, env.schema, {
-      dataset,
-      columns: columnsForRequest(
-        dataset,
-        ATTRS.map((a) => a.qualifiedId ?? a.id),
-      ),
-      window: { start: D1, end: D1 + DAY },
-      intercomJobId: 'j',
-      timestampTimezone: 'America/New_York',
-      openCsv: csv(`${HEADER}1,2026-03-01 00:00:00,a,1,1\n`),
-    });
+    await load(`${HEADER}1,2026-03-01 00:00:00,a,1,1\n`, undefined, 0, { timestampTimezone: 'America/New_York' });
     const rows = await env.query<{ created_at: Date }>('SELECT created_at FROM report_sample');
     expect(rows[0]!.created_at.toISOString()).toBe('2026-03-01T05:00:00.000Z');
   });
