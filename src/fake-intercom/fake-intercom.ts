@@ -1,13 +1,17 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Companies } from './companies/companies.js';
+import type { ScrollFailureRule, ScrollStats } from './companies/scroll-sessions.js';
 import { meRoutes } from './me/me-route.js';
 import { resolveOptions, type DownloadEncoding, type FakeIntercomOptions, type ResolvedOptions } from './options.js';
 import type { ExpectedRowsOptions, NewAttribute } from './reporting/reporting-export.js';
 import { ReportingExport } from './reporting/reporting-export.js';
+import { FakeClock } from './server/clock.js';
 import { FailureInjector, type FailureRule } from './server/failure-injector.js';
 import { RateLimiter } from './server/rate-limiter.js';
 import { createRequestHandler, type RequestRecord } from './server/request-handler.js';
 import { Router } from './server/router.js';
+import { Tickets } from './tickets/tickets.js';
 
 export interface FakeIntercomStats {
   enqueued: number;
@@ -21,8 +25,8 @@ export interface FakeIntercomStats {
 
 /**
  * A local, faithful stand-in for Intercom's REST API over real HTTP (brief §9). Endpoint families are
- * sibling modules that contribute routes (`me/`, `reporting/`; companies and tickets can join the same
- * way); this class owns the server, the cross-cutting checks and the test control API.
+ * sibling modules that contribute routes (`me/`, `reporting/`, `companies/`, `tickets/`); this class
+ * owns the server, the clock, the cross-cutting checks and the test control API.
  */
 export class FakeIntercom {
   readonly workspaceId: string;
@@ -30,27 +34,41 @@ export class FakeIntercom {
   private readonly options: ResolvedOptions;
   private readonly injector = new FailureInjector();
   private readonly reporting: ReportingExport;
+  private readonly companyApi: Companies;
+  private readonly ticketApi: Tickets;
+  /** The one clock every time-based behaviour reads (options.now + advanceClock offset). */
+  private readonly clock: FakeClock;
   private readonly requestLog: RequestRecord[] = [];
   private readonly server: Server;
 
   private constructor(options: ResolvedOptions) {
     this.options = options;
     this.workspaceId = options.workspace.idCode;
+    this.clock = new FakeClock(options.now);
+    const now = this.clock.now;
     this.reporting = new ReportingExport({
       seed: options.seed,
       workspaceId: options.workspace.idCode,
       defaultVersion: options.defaultVersion,
       settings: options.exportSettings,
-      now: options.now,
+      now,
       baseUrl: () => options.publicUrl ?? this.baseUrl,
       logger: options.logger,
     });
+    const family = { seed: options.seed, workspaceId: options.workspace.idCode, now };
+    this.companyApi = new Companies({ ...family, settings: options.companies });
+    this.ticketApi = new Tickets({ ...family, settings: options.tickets });
     const router = new Router();
-    router.add(...meRoutes(options.workspace, options.seed), ...this.reporting.routes());
+    router.add(
+      ...meRoutes(options.workspace, options.seed),
+      ...this.reporting.routes(),
+      ...this.companyApi.routes(),
+      ...this.ticketApi.routes(),
+    );
     const handler = createRequestHandler({
       tokens: new Set(options.tokens),
       defaultVersion: options.defaultVersion,
-      limiter: new RateLimiter(options.rateLimit, options.now),
+      limiter: new RateLimiter(options.rateLimit, now),
       injector: this.injector,
       router,
       logger: options.logger,
@@ -167,12 +185,68 @@ export class FakeIntercom {
     };
   }
 
-  expectedRows(
-    datasetId: string,
-    startTime: number,
-    endTime: number,
-    options?: ExpectedRowsOptions,
-  ): Array<Record<string, string | null>> {
+  /** Move the fake's clock forward: job latency, scroll idle expiry, rate-limit windows, ticket times. */
+  advanceClock(ms: number): void {
+    this.clock.advance(ms);
+  }
+
+  // ---- companies (brief §5) ----
+
+  /** The current companies as the API returns them (copies). */
+  companies(): Array<Record<string, unknown>> {
+    return this.companyApi.list();
+  }
+
+  /** Regenerate n companies (company k is the same whatever n); drops removals and updates. */
+  setCompanyCount(n: number): void {
+    this.companyApi.setCount(n);
+  }
+
+  removeCompany(id: string): void {
+    this.companyApi.remove(id);
+  }
+
+  /** Shallow patch of the company's fields; `updated_at` becomes the fake clock's now (unless patched). */
+  updateCompany(id: string, patch: Record<string, unknown>): void {
+    this.companyApi.update(id, patch);
+  }
+
+  /** Another client of the workspace opens a scroll: ours gets `scroll_exists` until it idles out. */
+  openScrollAsOtherClient(): void {
+    this.companyApi.openScrollAsOtherClient();
+  }
+
+  /** One-shot: on the current (or next) scroll, the request for page `afterPages + 1` fails. */
+  injectScrollFailure(rule: ScrollFailureRule): void {
+    this.companyApi.injectScrollFailure(rule);
+  }
+
+  scrollStats(): ScrollStats {
+    return this.companyApi.scrollStats();
+  }
+
+  // ---- tickets (brief §6) ----
+
+  /** The current tickets in the 2.14 shape (copies). */
+  tickets(): Array<Record<string, unknown>> {
+    return this.ticketApi.list();
+  }
+
+  /** Patch a ticket (fields, `ticket_attributes`, or attribute names) and set `updated_at` to now. */
+  updateTicket(id: string, patch?: Record<string, unknown>): void {
+    this.ticketApi.update(id, patch);
+  }
+
+  /** A new ticket created and updated now; returns its id. */
+  addTicket(patch?: Record<string, unknown>): string {
+    return this.ticketApi.add(patch);
+  }
+
+  setTicketUpdatedAt(id: string, unixSeconds: number): void {
+    this.ticketApi.setUpdatedAt(id, unixSeconds);
+  }
+
+  expectedRows(datasetId: string, startTime: number, endTime: number, options?: ExpectedRowsOptions): Array<Record<string, string | null>> {
     return this.reporting.expectedRows(datasetId, startTime, endTime, options);
   }
 }

@@ -29,6 +29,22 @@ export interface FakeIntercomOptions {
     rowsPerDay?: number;
     noDataMode?: boolean;
   };
+  /** Companies (brief §5): fixtures and the scroll's rules. */
+  companies?: {
+    /** How many companies to generate (default 250). */
+    count?: number;
+    /** A scroll unused this long expires (default 60,000 ms: Intercom's "1 minute"). */
+    scrollIdleMs?: number;
+    /** End a scroll with a 404 after the last page instead of an empty `data` page (default false). */
+    endWith404?: boolean;
+  };
+  /** Tickets (brief §6): fixtures and search behaviour. */
+  tickets?: {
+    /** How many tickets to generate (default 60). */
+    count?: number;
+    /** Status for a malformed cursor or one from another query (default 500, as observed). */
+    badCursorStatus?: 400 | 500;
+  };
   /**
    * Base URL advertised in `download_url` (e.g. `http://fake-intercom:8080` when listening on 0.0.0.0
    * inside docker-compose); default: the URL the fake listens on.
@@ -52,6 +68,17 @@ export interface ExportSettings {
   noDataMode: boolean;
 }
 
+export interface CompanySettings {
+  count: number;
+  scrollIdleMs: number;
+  endWith404: boolean;
+}
+
+export interface TicketSettings {
+  count: number;
+  badCursorStatus: 400 | 500;
+}
+
 export interface WorkspaceSettings {
   idCode: string;
   name: string;
@@ -70,6 +97,8 @@ export interface ResolvedOptions {
   now: () => number;
   rateLimit: { perAppPer10s: number; perWorkspacePer10s: number };
   exportSettings: ExportSettings;
+  companies: CompanySettings;
+  tickets: TicketSettings;
   publicUrl: string | undefined;
   logger: Logger;
 }
@@ -121,7 +150,27 @@ export function resolveOptions(options: FakeIntercomOptions = {}): ResolvedOptio
       rowsPerDay,
       noDataMode: exp.noDataMode ?? false,
     },
+    companies: resolveCompanies(options.companies),
+    tickets: resolveTickets(options.tickets),
     publicUrl: options.publicUrl?.replace(/\/+$/, ''),
     logger: options.logger ?? silentLogger(),
   };
+}
+
+function resolveCompanies(options: FakeIntercomOptions['companies'] = {}): CompanySettings {
+  const count = options.count ?? 250;
+  if (!Number.isInteger(count) || count < 0) throw new Error(`companies.count must be an integer >= 0, got ${count}`);
+  const scrollIdleMs = options.scrollIdleMs ?? 60_000;
+  if (!Number.isFinite(scrollIdleMs) || scrollIdleMs <= 0) throw new Error(`companies.scrollIdleMs must be > 0, got ${scrollIdleMs}`);
+  return { count, scrollIdleMs, endWith404: options.endWith404 ?? false };
+}
+
+function resolveTickets(options: FakeIntercomOptions['tickets'] = {}): TicketSettings {
+  const count = options.count ?? 60;
+  if (!Number.isInteger(count) || count < 0) throw new Error(`tickets.count must be an integer >= 0, got ${count}`);
+  const badCursorStatus = options.badCursorStatus ?? 500;
+  if (badCursorStatus !== 400 && badCursorStatus !== 500) {
+    throw new Error(`tickets.badCursorStatus must be 400 or 500, got ${String(badCursorStatus)}`);
+  }
+  return { count, badCursorStatus };
 }

@@ -52,8 +52,12 @@ const STATES = ['Open', 'Closed', 'Snoozed'];
 const ROW_ID: ValueSpec = { kind: 'rowId' };
 const ROW_TIME: ValueSpec = { kind: 'rowTime' };
 const label = (values: readonly string[], nullRate = 0): ValueSpec => ({ kind: 'label', values, nullRate });
-const duration = (maxSeconds: number, nullRate: number, decimals = true): ValueSpec =>
-  ({ kind: 'duration', maxSeconds, nullRate, decimals });
+const duration = (maxSeconds: number, nullRate: number, decimals = true): ValueSpec => ({
+  kind: 'duration',
+  maxSeconds,
+  nullRate,
+  decimals,
+});
 const timeAfter = (maxSeconds: number, nullRate: number): ValueSpec => ({ kind: 'timeAfter', maxSeconds, nullRate });
 const team = (part: 'name' | 'rawId'): ValueSpec => ({ kind: 'team', part, unassignedRate: 0.2 });
 const teammate = (part: 'name' | 'rawId', nullRate = 0.15): ValueSpec => ({ kind: 'teammate', part, nullRate });
@@ -79,7 +83,12 @@ function conversationDataset(): DatasetDef {
       attribute('team.currently_assigned_team_id', 'Team currently assigned', team('name'), 'assigned_team'),
       attribute('team.currently_assigned_team_raw_id', 'Team currently assigned (raw id)', team('rawId'), 'assigned_team'),
       attribute('teammate.currently_assigned_teammate_id', 'Teammate currently assigned', teammate('name'), 'assigned_teammate'),
-      attribute('teammate.currently_assigned_teammate_raw_id', 'Teammate currently assigned (raw id)', teammate('rawId'), 'assigned_teammate'),
+      attribute(
+        'teammate.currently_assigned_teammate_raw_id',
+        'Teammate currently assigned (raw id)',
+        teammate('rawId'),
+        'assigned_teammate',
+      ),
       attribute('teammate.reply_participant_teammate_ids', 'Teammates who replied', { kind: 'teammateList', max: 3 }),
       attribute('duration.conversation_first_response_time', 'First response time', duration(20_000, 0.2)),
       attribute('duration.first_response_time_excluding_bot_inbox', 'First response time (excluding bot inbox)', duration(20_000, 0.25)),
@@ -90,13 +99,18 @@ function conversationDataset(): DatasetDef {
       attribute('standard.last_teammate_rating_remark', 'Last teammate rating remark', label(REMARKS, 0.5)),
       attribute('standard.fin_ai_agent_participated', 'Fin AI Agent participated', bool(0.3)),
       attribute('standard.language', 'Conversation language', label(LANGUAGES)),
-      attribute('conversation.Csat Overall Experience', 'Csat Overall Experience',
-        label(['Very satisfied', 'Satisfied', 'Neutral', 'Dissatisfied'], 0.5)),
+      attribute(
+        'conversation.Csat Overall Experience',
+        'Csat Overall Experience',
+        label(['Very satisfied', 'Satisfied', 'Neutral', 'Dissatisfied'], 0.5),
+      ),
       // `Brand` exists both as a conversation and a people attribute: the plain id is ambiguous.
       attribute('conversation.Brand', 'Brand', label(['Acme', 'Acme Pro', 'Globex'], 0.1)),
       attribute('people.Brand', 'Brand', label(['Initech', 'Umbrella', 'Hooli'], 0.3)),
-      attribute('conversation.admin_url', 'Admin URL',
-        { kind: 'url', template: 'https://app.intercom.com/a/inbox/{workspace}/inbox/conversation/{rowId}' }),
+      attribute('conversation.admin_url', 'Admin URL', {
+        kind: 'url',
+        template: 'https://app.intercom.com/a/inbox/{workspace}/inbox/conversation/{rowId}',
+      }),
     ],
   };
 }
@@ -113,8 +127,11 @@ function consolidatedConversationPartDataset(): DatasetDef {
       attribute('standard.action_id', 'Action ID', ROW_ID),
       attribute('timestamp.action_time', 'Action time', ROW_TIME),
       attribute('standard.conversation_id', 'Conversation ID', conversationRef),
-      attribute('standard.action_type', 'Action type',
-        label(['Teammate reply', 'User reply', 'Assignment', 'Close', 'Reopen', 'Note', 'Snooze'])),
+      attribute(
+        'standard.action_type',
+        'Action type',
+        label(['Teammate reply', 'User reply', 'Assignment', 'Close', 'Reopen', 'Note', 'Snooze']),
+      ),
       attribute('teammate.action_performed_by_teammate_id', 'Action performed by', teammate('name', 0.3)),
       attribute('team.action_team_assignee_id', 'Team assignee', team('name')),
       attribute('teammate.action_teammate_assignee_id', 'Teammate assignee', teammate('name', 0.4)),
@@ -212,8 +229,11 @@ function ticketsDataset(): DatasetDef {
       attribute('timestamp.ticket_last_resolved_at', 'Ticket last resolved at', timeAfter(7 * 86_400, 0.4)),
       attribute('duration.ticket_time_to_resolve', 'Time to resolve', duration(7 * 86_400, 0.4)),
       attribute('standard.ticket_type_id', 'Ticket type', label(['Bug report', 'Feature request', 'Billing question'])),
-      attribute('standard.current_ticket_state_category', 'Ticket state category',
-        label(['Submitted', 'In progress', 'Waiting on customer', 'Resolved'])),
+      attribute(
+        'standard.current_ticket_state_category',
+        'Ticket state category',
+        label(['Submitted', 'In progress', 'Waiting on customer', 'Resolved']),
+      ),
       attribute('standard.current_ticket_custom_state_id', 'Ticket state', label(['New', 'Investigating', 'Waiting on 3rd party', 'Done'])),
       attribute('standard.ticket_title', 'Ticket title', label(TICKET_TITLES)),
       attribute('standard.ticket_description', 'Ticket description', label(TICKET_DESCRIPTIONS, 0.2)),
@@ -223,7 +243,10 @@ function ticketsDataset(): DatasetDef {
       attribute('teammate.ticket_created_by_teammate_raw_id', 'Created by (raw id)', teammate('rawId', 0.3), 'ticket_creator'),
       attribute('teammate.ticket_resolved_by_teammate_id', 'Resolved by', teammate('name', 0.4), 'ticket_resolver'),
       attribute('teammate.ticket_resolved_by_teammate_raw_id', 'Resolved by (raw id)', teammate('rawId', 0.4), 'ticket_resolver'),
-      attribute('standard.ticket_url', 'Ticket URL', { kind: 'url', template: 'https://app.intercom.com/a/inbox/{workspace}/inbox/conversation/{rowId}' }),
+      attribute('standard.ticket_url', 'Ticket URL', {
+        kind: 'url',
+        template: 'https://app.intercom.com/a/inbox/{workspace}/inbox/conversation/{rowId}',
+      }),
       attribute('people.company_name', 'Company name', { kind: 'person', part: 'company' }, 'ticket_user'),
       attribute('people.user_email', 'User email', { kind: 'person', part: 'email' }, 'ticket_user'),
     ],
@@ -242,8 +265,11 @@ function callTeamStatsDataset(): DatasetDef {
       attribute('call.call_id', 'Call ID', ROW_ID),
       attribute('timestamp.call_initiated_at', 'Call initiated at', ROW_TIME),
       attribute('call.call_direction', 'Call direction', label(['Inbound', 'Inbound', 'Outbound'])),
-      attribute('call.call_state', 'Call state',
-        label(['Answered', 'Answered', 'Abandoned in queue', 'Abandoned on hold', 'Voicemail left'])),
+      attribute(
+        'call.call_state',
+        'Call state',
+        label(['Answered', 'Answered', 'Abandoned in queue', 'Abandoned on hold', 'Voicemail left']),
+      ),
       attribute('call.call_answer_time', 'Answer time', duration(300, 0.3)),
       attribute('call.call_queue_time', 'Queue time', duration(900, 0.1)),
       attribute('call.call_talk_time', 'Talk time', duration(3600, 0.3)),

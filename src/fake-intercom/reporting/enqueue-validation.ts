@@ -15,8 +15,7 @@ export interface ValidEnqueue {
 }
 
 export type EnqueueValidation =
-  | { ok: true; request: ValidEnqueue }
-  | { ok: false; code: 'bad_request' | 'parameter_invalid'; message: string };
+  { ok: true; request: ValidEnqueue } | { ok: false; code: 'bad_request' | 'parameter_invalid'; message: string };
 
 const bad = (message: string): EnqueueValidation => ({ ok: false, code: 'bad_request', message });
 

@@ -92,13 +92,14 @@ export class ReportingExport {
     options: ExpectedRowsOptions = {},
   ): Array<Record<string, string | null>> {
     const dataset = this.dataset(datasetId);
-    const attributes = options.attributeIds === undefined
-      ? dataset.attributes
-      : options.attributeIds.map((id) => {
-        const found = resolveAttribute(dataset, id);
-        if (found === undefined) throw new Error(`dataset '${datasetId}' has no attribute '${id}'`);
-        return found;
-      });
+    const attributes =
+      options.attributeIds === undefined
+        ? dataset.attributes
+        : options.attributeIds.map((id) => {
+            const found = resolveAttribute(dataset, id);
+            if (found === undefined) throw new Error(`dataset '${datasetId}' has no attribute '${id}'`);
+            return found;
+          });
     const selection = this.data.selection(dataset, attributes, { startTime, endTime }, options.apiVersion ?? this.deps.defaultVersion);
     const rows: Array<Record<string, string | null>> = [];
     for (const values of selectRows(selection)) {

@@ -12,7 +12,12 @@ export function reportingRoutes(ctx: ReportingContext): Route[] {
     { method: 'GET', pattern: '/export/reporting_data/get_datasets', produces: 'json', handle: (req) => getDatasets(ctx, req) },
     { method: 'POST', pattern: '/export/reporting_data/enqueue', produces: 'json', handle: (req) => enqueue(ctx, req) },
     { method: 'GET', pattern: '/export/reporting_data/:job_identifier', produces: 'json', handle: (req) => jobStatus(ctx, req) },
-    { method: 'GET', pattern: '/download/reporting_data/:job_identifier', produces: 'octet-stream', handle: (req) => serveDownload(ctx, req) },
+    {
+      method: 'GET',
+      pattern: '/download/reporting_data/:job_identifier',
+      produces: 'octet-stream',
+      handle: (req) => serveDownload(ctx, req),
+    },
   ];
 }
 
@@ -26,7 +31,8 @@ export function datasetsResponse(catalogue: readonly DatasetDef[], apiVersion: s
       description: dataset.description,
       default_time_attribute_id: dataset.defaultTimeAttributeId,
       attributes: dataset.attributes.map((a) =>
-        qualified ? { id: a.id, name: a.name, qualified_id: a.qualifiedId } : { id: a.id, name: a.name }),
+        qualified ? { id: a.id, name: a.name, qualified_id: a.qualifiedId } : { id: a.id, name: a.name },
+      ),
     })),
   };
 }
@@ -48,8 +54,12 @@ function enqueue(ctx: ReportingContext, req: FakeRequest): void {
   // Checked after validation: a malformed request is a 400 whatever the number of running jobs.
   if (!ctx.jobs.hasFreeSlot()) {
     ctx.jobs.counters.rejectedByJobLimit++;
-    sendError(req.res, 429, 'rate_limit_exceeded',
-      `Exceeded rate limit of ${ctx.settings.maxUnfinishedJobs} pending reporting dataset export jobs`);
+    sendError(
+      req.res,
+      429,
+      'rate_limit_exceeded',
+      `Exceeded rate limit of ${ctx.settings.maxUnfinishedJobs} pending reporting dataset export jobs`,
+    );
     return;
   }
   const { dataset, attributes, startTime, endTime } = result.request;

@@ -33,7 +33,14 @@ export const TEAMMATES: readonly NamedId[] = [
 
 /** Tag names never contain a comma: multi-valued fields are comma-separated, so a comma would split. */
 export const TAGS: readonly string[] = [
-  'billing', 'refund', 'bug', 'vip 💎', 'feature request', 'churn-risk', 'needs "review"', 'onboarding',
+  'billing',
+  'refund',
+  'bug',
+  'vip 💎',
+  'feature request',
+  'churn-risk',
+  'needs "review"',
+  'onboarding',
 ];
 
 export const REMARKS: readonly string[] = [
@@ -65,11 +72,21 @@ export const TICKET_DESCRIPTIONS: readonly string[] = [
 ];
 
 export const AWAY_REASONS: readonly string[] = [
-  '☕ Coffee break', '🍔 Lunch', '📅 In a meeting, back soon', '🏠 Done for the day', '🤒 Out sick',
+  '☕ Coffee break',
+  '🍔 Lunch',
+  '📅 In a meeting, back soon',
+  '🏠 Done for the day',
+  '🤒 Out sick',
 ];
 
 export const PEOPLE: readonly string[] = [
-  'María José García', 'Li Wei', 'Jean-Luc Picard', 'Ngozi Okafor', 'Ólafur Arnalds', 'Smith, John', 'Zoë Kravitz',
+  'María José García',
+  'Li Wei',
+  'Jean-Luc Picard',
+  'Ngozi Okafor',
+  'Ólafur Arnalds',
+  'Smith, John',
+  'Zoë Kravitz',
 ];
 
 export const COMPANIES: readonly string[] = ['Acme Corp', 'Globex, Inc.', 'Initech', 'Umbrella "Health"', 'Hooli', 'Société Générale'];

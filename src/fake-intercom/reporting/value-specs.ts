@@ -1,8 +1,6 @@
 import { intBetween, mix, pick, unit } from './hashing.js';
 import { formatTimestamp } from './time-format.js';
-import {
-  COMPANIES, PEOPLE, TAGS, TEAMMATES, TEAMS, UNASSIGNED, emailFor,
-} from './value-pools.js';
+import { COMPANIES, PEOPLE, TAGS, TEAMMATES, TEAMS, UNASSIGNED, emailFor } from './value-pools.js';
 
 /** How one attribute's value is generated. Kinds mirror the value formats observed in real exports. */
 export type ValueSpec =

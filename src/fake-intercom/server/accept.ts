@@ -28,7 +28,5 @@ export function accepts(header: string | string[] | undefined, kind: ResponseKin
 }
 
 export function notAcceptableMessage(kind: ResponseKind): string {
-  return kind === 'json'
-    ? 'The Accept header must allow application/json'
-    : 'The Accept header must be application/octet-stream';
+  return kind === 'json' ? 'The Accept header must allow application/json' : 'The Accept header must be application/octet-stream';
 }

@@ -32,14 +32,22 @@ export function sendError(res: ServerResponse, status: number, code: string, mes
 /** The error code Intercom uses for a bare HTTP status (used by failure injection). */
 export function defaultErrorFor(status: number): { code: string; message: string } {
   switch (status) {
-    case 400: return { code: 'bad_request', message: 'Bad request' };
-    case 401: return { code: 'unauthorized', message: 'Access Token Invalid' };
-    case 403: return { code: 'forbidden', message: 'Forbidden' };
-    case 404: return { code: 'not_found', message: 'Resource Not Found' };
-    case 408: return { code: 'request_timeout', message: 'Request timed out' };
-    case 409: return { code: 'conflict', message: 'Conflict' };
-    case 422: return { code: 'unprocessable_entity', message: 'Unprocessable entity' };
-    case 503: return { code: 'service_unavailable', message: 'Service Unavailable' };
+    case 400:
+      return { code: 'bad_request', message: 'Bad request' };
+    case 401:
+      return { code: 'unauthorized', message: 'Access Token Invalid' };
+    case 403:
+      return { code: 'forbidden', message: 'Forbidden' };
+    case 404:
+      return { code: 'not_found', message: 'Resource Not Found' };
+    case 408:
+      return { code: 'request_timeout', message: 'Request timed out' };
+    case 409:
+      return { code: 'conflict', message: 'Conflict' };
+    case 422:
+      return { code: 'unprocessable_entity', message: 'Unprocessable entity' };
+    case 503:
+      return { code: 'service_unavailable', message: 'Service Unavailable' };
     default:
       if (status >= 500) return { code: 'server_error', message: 'Request failed due to an internal error' };
       return { code: 'client_error', message: `Request failed with status ${status}` };
