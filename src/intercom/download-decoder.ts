@@ -41,8 +41,7 @@ export function decodeDownload(source: Readable): DecodedDownload {
     // Four bytes tell gzip (1f 8b) and zip (PK\3\4) apart from text; fewer only in a tiny file.
     const head = await prefix.peek(4);
     const kind = sniff(head);
-    const stages: Transform[] =
-      kind === 'gzip' ? [createGunzip()] : kind === 'zip' ? await zipStages(prefix, head) : [];
+    const stages: Transform[] = kind === 'gzip' ? [createGunzip()] : kind === 'zip' ? await zipStages(prefix, head) : [];
     if (settled) return kind;
 
     const bom = new BomStripper();

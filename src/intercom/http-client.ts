@@ -179,8 +179,7 @@ export class IntercomHttp {
       ...(req.signal ? { callerSignal: req.signal } : {}),
       abort: () => controller.abort(),
       errorFor: (failure) => errorForNoResponse(call.method, call.path, failure, this.#redact),
-      onEnd: (bytes) =>
-        this.#log?.debug({ ...call, bytes, ms: Date.now() - started }, 'intercom download finished'),
+      onEnd: (bytes) => this.#log?.debug({ ...call, bytes, ms: Date.now() - started }, 'intercom download finished'),
     });
     return { status: res.status, headers: res.headers, body, bytesReceived: () => body.bytesReceived };
   }

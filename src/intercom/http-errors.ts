@@ -1,12 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import {
-  FatalError,
-  NotFoundError,
-  RateLimitedError,
-  RetriableError,
-  type EtlError,
-  type HttpDetails,
-} from '../errors.js';
+import { FatalError, NotFoundError, RateLimitedError, RetriableError, type EtlError, type HttpDetails } from '../errors.js';
 
 /**
  * Turns Intercom's failures into the error taxonomy of `src/errors.ts`. Every message names the call
@@ -121,8 +114,7 @@ export function errorForResponse(res: FailedResponse, opts: ClassifyOptions): Et
   }
   if (status === 401) {
     return new FatalError(
-      `Intercom rejected the access token (${label}${said ? `: ${said}` : ''}). ` +
-        'Check INTERCOM_ACCESS_TOKEN and the region/base URL.',
+      `Intercom rejected the access token (${label}${said ? `: ${said}` : ''}). ` + 'Check INTERCOM_ACCESS_TOKEN and the region/base URL.',
       details,
     );
   }

@@ -1,9 +1,32 @@
 import type { Readable } from 'node:stream';
+import { FatalError } from '../errors.js';
 import type { Logger } from '../log.js';
+import {
+  checkPaging,
+  normaliseScrollError,
+  searchBody,
+  toCompanyListPage,
+  toCompanyScrollPage,
+  toObjectList,
+  toTicket,
+  toTicketSearchPage,
+} from './companies-tickets.js';
 import { decodeDownload, type DownloadEncoding } from './download-decoder.js';
 import { IntercomHttp, type IntercomHttpOptions } from './http-client.js';
 import { toDatasets, toExportJob, toMe } from './responses.js';
-import type { Dataset, EnqueueExportRequest, ExportJob, ExportJobPhase, Me, RateLimitState } from './types.js';
+import type {
+  CompanyListPage,
+  CompanyScrollPage,
+  Dataset,
+  EnqueueExportRequest,
+  ExportJob,
+  ExportJobPhase,
+  IntercomObject,
+  Me,
+  RateLimitState,
+  TicketSearchPage,
+  TicketSearchPagination,
+} from './types.js';
 
 /** A reporting export download, being streamed. */
 export interface ExportDownload {
@@ -26,7 +49,7 @@ export interface ExportCallOptions {
 /** Statuses that end a job without data to fetch (brief §3.6: seen across both export APIs). */
 const FAILED_STATUSES = new Set(['failed', 'error', 'canceled', 'cancelled', 'expired']);
 
-/** Intercom's reporting export API and `/me`, in our types. */
+/** Intercom's reporting export API and `/me` in our types; companies and tickets as raw objects. */
 export class IntercomClient {
   readonly #http: IntercomHttp;
   readonly #log: Logger | undefined;
@@ -113,6 +136,76 @@ export class IntercomClient {
       },
       encodingDetected: decoded.encoding,
     };
+  }
+
+  /**
+   * `GET /companies/scroll`, the only way past 10,000 companies: no `scroll_param` for the first page,
+   * then the one from the previous page. Never cached (the HTTP layer sends `cache: 'no-store'`),
+   * because the same URL returns the next page each time. Scroll failures stay in the taxonomy with
+   * Intercom's code, for the caller to act on (brief §8):
+   * - 400 `scroll_exists` → FatalError, code `scroll_exists`: another scroll is open; wait ≥ 60 s.
+   * - 404 → NotFoundError: the scroll_param expired (60 s idle), or the page after the last one.
+   * - 500 → RetriableError, status 500: the scroll is dead; restart it from the first page.
+   */
+  async scrollCompanies(scrollParam?: string | null, signal?: AbortSignal): Promise<CompanyScrollPage> {
+    const param = scrollParam === null || scrollParam === undefined || scrollParam === '' ? undefined : scrollParam;
+    try {
+      const body = await this.#http.requestJson({
+        method: 'GET',
+        path: '/companies/scroll',
+        query: { scroll_param: param },
+        ...opt(signal),
+      });
+      return toCompanyScrollPage(body);
+    } catch (err) {
+      throw normaliseScrollError(err);
+    }
+  }
+
+  /**
+   * `POST /companies/list?page=&per_page=`: page-based, sorted by `last_request_at`, without companies
+   * that have no users, and capped at 10,000 companies (a 400 FatalError past that; use the scroll).
+   */
+  async listCompaniesPage(page: number, perPage: number, signal?: AbortSignal): Promise<CompanyListPage> {
+    checkPaging(page, perPage);
+    const body = await this.#http.requestJson({
+      method: 'POST',
+      path: '/companies/list',
+      query: { page: String(page), per_page: String(perPage) },
+      ...opt(signal),
+    });
+    return toCompanyListPage(body, page);
+  }
+
+  /**
+   * `POST /tickets/search` (there is no list-all endpoint). The cursor goes into the JSON body as
+   * `pagination.starting_after`; `nextCursor` is null once `pages.next` is gone. A cursor Intercom
+   * cannot use answers 500 (a RetriableError with status 500).
+   */
+  async searchTickets(query: IntercomObject, pagination: TicketSearchPagination, signal?: AbortSignal): Promise<TicketSearchPage> {
+    const body = searchBody(query, pagination);
+    const res = await this.#http.requestJson({ method: 'POST', path: '/tickets/search', body, ...opt(signal) });
+    return toTicketSearchPage(res, pagination.startingAfter ?? null);
+  }
+
+  /** `GET /ticket_types` → `data`. */
+  async listTicketTypes(signal?: AbortSignal): Promise<IntercomObject[]> {
+    const body = await this.#http.requestJson({ method: 'GET', path: '/ticket_types', ...opt(signal) });
+    return toObjectList(body, 'GET /ticket_types');
+  }
+
+  /** `GET /ticket_states` → `data`. Exists from API 2.12; older versions answer 404 (NotFoundError). */
+  async listTicketStates(signal?: AbortSignal): Promise<IntercomObject[]> {
+    const body = await this.#http.requestJson({ method: 'GET', path: '/ticket_states', ...opt(signal) });
+    return toObjectList(body, 'GET /ticket_states');
+  }
+
+  /** `GET /tickets/{id}` by the ticket's `id` (not its inbox number `ticket_id`); unknown → NotFoundError. */
+  async getTicket(id: string, signal?: AbortSignal): Promise<IntercomObject> {
+    if (id === '') throw new FatalError('getTicket needs a ticket id');
+    const path = `/tickets/${encodeURIComponent(id)}`;
+    const body = await this.#http.requestJson({ method: 'GET', path, ...opt(signal) });
+    return toTicket(body, `GET ${path}`);
   }
 
   /**

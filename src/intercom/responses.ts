@@ -83,7 +83,7 @@ function secondsOrMs(n: number): number {
   return n >= 1e11 ? Math.round(n) : Math.round(n * 1000);
 }
 
-function object(value: unknown, where: string, path: string): Json {
+export function object(value: unknown, where: string, path: string): Json {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw unexpected(where, path);
   return value as Json;
 }
@@ -99,6 +99,6 @@ function text(value: unknown): string {
   return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '';
 }
 
-function unexpected(where: string, path: string): FatalError {
+export function unexpected(where: string, path: string): FatalError {
   return new FatalError(`Intercom ${where} returned an unexpected body: ${path} is missing or has the wrong type`);
 }

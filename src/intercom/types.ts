@@ -68,3 +68,42 @@ export interface RateLimitState {
   /** Unix ms at which the current window resets. */
   resetAt: number;
 }
+
+/** Raw JSON objects exactly as Intercom returns them; the sinks normalise them. */
+export type IntercomObject = Record<string, unknown>;
+
+/** One page of `GET /companies/scroll`. */
+export interface CompanyScrollPage {
+  /** Up to 100 companies; empty at the end of the scroll. */
+  companies: IntercomObject[];
+  /**
+   * The value to send back for the next page, or null when Intercom sent none. Intercom repeats the
+   * same value on every page of one scroll, so a repeat does not mean the end (brief §8.3).
+   */
+  scrollParam: string | null;
+}
+
+/** Paging of `POST /tickets/search`: the cursor travels in the JSON body (brief §6.1). */
+export interface TicketSearchPagination {
+  /** 1–150 (Intercom's maximum). */
+  perPage: number;
+  /** `nextCursor` of the previous page; null/absent for the first page. */
+  startingAfter?: string | null;
+}
+
+/** One page of `POST /tickets/search`. */
+export interface TicketSearchPage {
+  tickets: IntercomObject[];
+  /** Matches of the whole query (not of this page), when Intercom reports it. */
+  totalCount: number | null;
+  /** `pages.next.starting_after`, or null on the last page. */
+  nextCursor: string | null;
+}
+
+/** One page of `POST /companies/list` (page-based; Intercom stops at 10,000 companies). */
+export interface CompanyListPage {
+  companies: IntercomObject[];
+  totalPages: number | null;
+  /** The page number to ask for next, or null on the last page. */
+  nextPage: number | null;
+}

@@ -90,7 +90,7 @@ function applyZip64Sizes(header: LocalFileHeader, extra: Buffer): void {
   const needUncompressed = header.uncompressedSize === 0xffffffff;
   const needCompressed = header.compressedSize === 0xffffffff;
   if (!needUncompressed && !needCompressed) return;
-  for (let at = 0; at + 4 <= extra.length; ) {
+  for (let at = 0; at + 4 <= extra.length;) {
     const id = extra.readUInt16LE(at);
     const size = extra.readUInt16LE(at + 2);
     const data = extra.subarray(at + 4, at + 4 + size);
