@@ -53,6 +53,20 @@ export interface Config {
     /** Delay after the "5 pending export jobs" 429, ms. Default 30000. */
     jobLimitBackoffMs: number;
   };
+  entities: {
+    /** Wait after `scroll_exists` before trying again, ms. Keep ≥ 60000 against Intercom. Default 61000. */
+    scrollExistsWaitMs: number;
+    /** Waits for another client's scroll before the run fails. Default 10. */
+    scrollExistsRetries: number;
+    /** Restarts of a scroll that died (500) or expired (404) before the run fails. Default 5. */
+    scrollMaxRestarts: number;
+    /** Tickets re-fetched before the watermark, ms. Default 1 h. */
+    ticketsOverlapMs: number;
+    /** Tickets per search page (Intercom's maximum is 150). Default 150. */
+    ticketsPageSize: number;
+    /** Restarts of a tickets run whose page kept failing (a bad cursor answers 500). Default 3. */
+    ticketsMaxRestarts: number;
+  };
   schedule: {
     /** Cron pattern of the nightly sync. Default `30 2 * * *`. */
     cron: string;
@@ -155,6 +169,13 @@ export function loadConfig(env: Env = process.env, overrides: Env = {}): Config 
     }
   }
 
+  let ticketsOverlapMs = 3_600_000;
+  try {
+    ticketsOverlapMs = parseOverlap(str('ETL_TICKETS_OVERLAP', '1h'));
+  } catch (err) {
+    problems.push(`ETL_TICKETS_OVERLAP: ${(err as Error).message}`);
+  }
+
   const timestampTimezone = str('ETL_TIMESTAMP_TIMEZONE', 'UTC');
   const scheduleTimezone = str('ETL_SCHEDULE_TIMEZONE', 'UTC');
   for (const [name, tz] of [
@@ -198,6 +219,14 @@ export function loadConfig(env: Env = process.env, overrides: Env = {}): Config 
       maxExportFailures: int('ETL_MAX_EXPORT_FAILURES', 3, 0, 100),
       jobLimitBackoffMs: int('ETL_JOB_LIMIT_BACKOFF_MS', 30_000, 100),
     },
+    entities: {
+      scrollExistsWaitMs: int('ETL_SCROLL_EXISTS_WAIT_MS', 61_000, 100),
+      scrollExistsRetries: int('ETL_SCROLL_EXISTS_RETRIES', 10, 0, 1000),
+      scrollMaxRestarts: int('ETL_SCROLL_MAX_RESTARTS', 5, 0, 100),
+      ticketsOverlapMs,
+      ticketsPageSize: int('ETL_TICKETS_PAGE_SIZE', 150, 1, 150),
+      ticketsMaxRestarts: int('ETL_TICKETS_MAX_RESTARTS', 3, 0, 100),
+    },
     schedule: {
       cron,
       timezone: scheduleTimezone,
@@ -221,6 +250,14 @@ export function requireIntercomToken(config: Config): void {
       'INTERCOM_ACCESS_TOKEN is not set: create an access token in the Intercom Developer Hub (your app → Authentication) and export it.',
     ]);
   }
+}
+
+/** `0`, `30m`, `1h`, `2d` → ms (any length, unlike windows). */
+function parseOverlap(text: string): number {
+  const m = /^(\d+)\s*([smhd]?)$/.exec(text.trim());
+  if (!m) throw new Error(`${JSON.stringify(text)} is not a duration like 30m, 1h or 1d.`);
+  const unit = { '': 1000, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
 }
 
 function isValidTimezone(tz: string): boolean {

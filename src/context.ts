@@ -10,7 +10,7 @@ import { createLogger, type Logger } from './log.js';
 import { ExportSlots } from './pipeline/export-slots.js';
 import { retryTransient } from './pipeline/retry-transient.js';
 
-export const QUEUE_NAMES = { reports: 'reports', control: 'control' } as const;
+export const QUEUE_NAMES = { reports: 'reports', entities: 'entities', control: 'control' } as const;
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
 /**
@@ -58,6 +58,7 @@ export function createContext(config: Config, options: ContextOptions = {}): App
   const queueOpts = { connection: redis, prefix: config.queuePrefix };
   const queues = {
     reports: new Queue(QUEUE_NAMES.reports, queueOpts),
+    entities: new Queue(QUEUE_NAMES.entities, queueOpts),
     control: new Queue(QUEUE_NAMES.control, queueOpts),
   };
   const ctx: AppContext = {
@@ -72,7 +73,7 @@ export function createContext(config: Config, options: ContextOptions = {}): App
     workspace: null,
     slots: null,
     async close() {
-      await Promise.allSettled([queues.reports.close(), queues.control.close()]);
+      await Promise.allSettled(Object.values(queues).map((q) => q.close()));
       await Promise.allSettled([pool.end(), redis.quit()]);
     },
   };

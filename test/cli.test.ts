@@ -18,9 +18,9 @@ describe('intercom-etl CLI', () => {
     context.onTestFailed(() => void (failed = true));
     const first = await runCli(['migrate'], env.childEnv);
     expect(first.code).toBe(0);
-    expect(first.output).toMatch(/applied 1 migration\(s\)/);
+    expect(first.output).toMatch(/applied 2 migration\(s\)/);
     const again = await runCli(['migrate'], env.childEnv);
-    expect(again.output).toMatch(/applied 0 migration\(s\); 1 already applied/);
+    expect(again.output).toMatch(/applied 0 migration\(s\); 2 already applied/);
   });
 
   it('backfill loads a range, prints a summary and exits 0; a second run is idempotent', async (context) => {
@@ -46,8 +46,12 @@ describe('intercom-etl CLI', () => {
     expect(run.code).toBe(0);
     expect(run.output).toMatch(/conversation\s+report_conversation\s+2\s+0\s+0/);
     const json = await runCli(['status', '--json'], env.childEnv);
-    const parsed = JSON.parse(json.output) as Array<{ datasetId: string; windowsLoaded: number; rows: number }>;
-    expect(parsed.find((d) => d.datasetId === 'conversation')).toMatchObject({ windowsLoaded: 2 });
+    const parsed = JSON.parse(json.output) as {
+      reports: Array<{ datasetId: string; windowsLoaded: number }>;
+      entities: Array<{ stream: string }>;
+    };
+    expect(parsed.reports.find((d) => d.datasetId === 'conversation')).toMatchObject({ windowsLoaded: 2 });
+    expect(parsed.entities.map((e) => e.stream)).toEqual(['companies', 'tickets']);
   });
 
   it('exits non-zero when a window fails', async (context) => {

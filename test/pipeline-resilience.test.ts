@@ -77,7 +77,7 @@ describe('nightly schedule', () => {
     await syncSchedules(ctx); // idempotent
     const schedulers = await ctx.queues.control.getJobSchedulers();
     expect(schedulers.length).toBe(1);
-    expect(schedulers[0]).toMatchObject({ key: 'nightly-sync', pattern: '15 4 * * *', tz: 'Europe/Berlin', name: 'sync-reports' });
+    expect(schedulers[0]).toMatchObject({ key: 'nightly-sync', pattern: '15 4 * * *', tz: 'Europe/Berlin', name: 'nightly-sync' });
   });
 
   it('first run starts at ETL_START_DATE; later runs re-export the last N days up to the end of yesterday', async () => {

@@ -3,13 +3,15 @@ import { quoteIdent } from '../db/pool.js';
 import { DAY_MS, isoDay, startOfUtcDay } from '../pipeline/time-windows.js';
 import { EXIT_FAILED, EXIT_OK, onShutdownSignal, runCommand } from './command-runner.js';
 import { formatSummary, runReports } from './run-reports.js';
+import { formatSyncSummary, runSync, syncFailed } from './run-sync.js';
 
 export const DEMO_TOKEN = 'demo-token';
 
 /**
  * `demo`: the whole pipeline against the fake Intercom, started in this process — catalogue, 7 days
- * of every dataset exported, polled, downloaded and loaded — into schema `intercom_demo` (so it
- * never touches real data), ending with a summary of what was loaded.
+ * of every dataset exported, polled, downloaded and loaded, then a companies scroll and a tickets
+ * run — into schema `intercom_demo` (so it never touches real data), ending with a summary of what
+ * was loaded.
  */
 export async function demoCommand(opts: { days: number; schema: string }): Promise<never> {
   const fake = await FakeIntercom.start({ tokens: [DEMO_TOKEN], export: { latencyMs: 800 } });
@@ -21,18 +23,20 @@ export async function demoCommand(opts: { days: number; schema: string }): Promi
       const { signal } = onShutdownSignal();
       try {
         const summary = await runReports(ctx, { mode: 'backfill', range: { start, end } }, { signal });
+        const entities = await runSync(ctx, ['companies', 'tickets'], (line) => process.stderr.write(`${line}\n`), signal);
         process.stdout.write(
           `\nDemo backfill ${isoDay(start)} .. ${isoDay(end - 1)} into schema "${ctx.config.pgSchema}":\n${formatSummary(summary)}\n`,
         );
+        process.stdout.write(`\n${formatSyncSummary(entities)}\n`);
         const { rows } = await ctx.pool.query<{ dataset_id: string; table_name: string }>(
           'SELECT dataset_id, table_name FROM etl_datasets ORDER BY 1',
         );
         process.stdout.write("\nTables (try: psql -c 'SELECT * FROM intercom_demo.report_conversation LIMIT 5'):\n");
-        for (const r of rows) {
-          const n = await ctx.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${quoteIdent(r.table_name)}`);
-          process.stdout.write(`  ${ctx.config.pgSchema}.${r.table_name}: ${n.rows[0]?.n} rows\n`);
+        for (const table of [...rows.map((r) => r.table_name), 'companies', 'tickets', 'ticket_types', 'ticket_states']) {
+          const n = await ctx.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${quoteIdent(table)}`);
+          process.stdout.write(`  ${ctx.config.pgSchema}.${table}: ${n.rows[0]?.n} rows\n`);
         }
-        return summary.progress.failed === 0 ? EXIT_OK : EXIT_FAILED;
+        return summary.progress.failed === 0 && !syncFailed(entities) ? EXIT_OK : EXIT_FAILED;
       } finally {
         await fake.close();
       }

@@ -1,7 +1,7 @@
 import { connectIntercom, type AppContext } from '../context.js';
 import { migrate } from '../db/migrate.js';
 import { refreshCatalogue } from '../pipeline/plan-exports.js';
-import { reportStatus } from '../pipeline/status-report.js';
+import { entityStatus, reportStatus } from '../pipeline/status-report.js';
 import { EXIT_OK } from './command-runner.js';
 import { pad } from './run-reports.js';
 
@@ -28,31 +28,38 @@ export async function datasetsCommand(ctx: AppContext, opts: { json?: boolean })
   return EXIT_OK;
 }
 
-/** `status`: per dataset, windows loaded / pending / failed, last load, rows. */
+/** `status`: reporting windows per dataset, then companies and tickets. */
 export async function statusCommand(ctx: AppContext, opts: { json?: boolean }): Promise<number> {
   await migrate(ctx.pool, ctx.config.pgSchema);
-  const statuses = await reportStatus(ctx.pool);
+  const [reports, entities] = await Promise.all([reportStatus(ctx.pool), entityStatus(ctx.pool)]);
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify(statuses, null, 2)}\n`);
-    return EXIT_OK;
-  }
-  if (statuses.length === 0) {
-    process.stdout.write(
-      `Nothing loaded yet in schema "${ctx.config.pgSchema}". Run \`intercom-etl backfill\` or \`intercom-etl sync\`.\n`,
-    );
+    process.stdout.write(`${JSON.stringify({ reports, entities }, null, 2)}\n`);
     return EXIT_OK;
   }
   const day = (d: Date | null): string => (d ? d.toISOString().replace('T', ' ').slice(0, 16) : '-');
-  process.stdout.write(
-    `${pad('dataset', 34)}${pad('table', 38)}${pad('loaded', 8)}${pad('pending', 9)}${pad('failed', 8)}${pad('loaded through', 18)}${pad('last load', 18)}rows\n`,
-  );
-  for (const s of statuses) {
-    process.stdout.write(
-      `${pad(s.datasetId, 34)}${pad(s.tableName, 38)}${pad(String(s.windowsLoaded), 8)}${pad(String(s.windowsPending), 9)}${pad(String(s.windowsFailed), 8)}${pad(day(s.loadedThrough), 18)}${pad(day(s.lastLoadedAt), 18)}${s.rows}\n`,
+  const out: string[] = [];
+  if (reports.length === 0) out.push(`No reporting data loaded yet in schema "${ctx.config.pgSchema}".`);
+  else {
+    out.push(
+      `${pad('dataset', 34)}${pad('table', 38)}${pad('loaded', 8)}${pad('pending', 9)}${pad('failed', 8)}${pad('loaded through', 18)}${pad('last load', 18)}rows`,
     );
+    for (const s of reports) {
+      out.push(
+        `${pad(s.datasetId, 34)}${pad(s.tableName, 38)}${pad(String(s.windowsLoaded), 8)}${pad(String(s.windowsPending), 9)}${pad(String(s.windowsFailed), 8)}${pad(day(s.loadedThrough), 18)}${pad(day(s.lastLoadedAt), 18)}${s.rows}`,
+      );
+    }
+    for (const s of reports.filter((r) => r.lastError)) out.push(`  ${s.datasetId}: last failure: ${s.lastError}`);
   }
-  const failed = statuses.filter((s) => s.lastError);
-  for (const s of failed) process.stdout.write(`\n${s.datasetId}: last failure: ${s.lastError}`);
-  if (failed.length > 0) process.stdout.write('\n');
+  out.push(
+    '',
+    `${pad('stream', 12)}${pad('last completed run', 20)}${pad('last run', 11)}${pad('fetched', 9)}${pad('rows', 9)}${pad('deleted', 9)}watermark`,
+  );
+  for (const e of entities) {
+    out.push(
+      `${pad(e.stream, 12)}${pad(day(e.lastCompletedAt), 20)}${pad(e.lastRunStatus ?? '-', 11)}${pad(e.lastRunRows === null ? '-' : String(e.lastRunRows), 9)}${pad(String(e.rows), 9)}${pad(e.deleted === null ? '-' : String(e.deleted), 9)}${e.watermark ? e.watermark.toISOString() : '-'}`,
+    );
+    if (e.lastRunStatus === 'failed' && e.lastError) out.push(`  ${e.stream}: last failure: ${e.lastError}`);
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
   return EXIT_OK;
 }

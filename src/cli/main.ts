@@ -7,6 +7,7 @@ import { EXIT_FAILED, EXIT_OK, onShutdownSignal, runCommand } from './command-ru
 import { demoCommand, fakeIntercomCommand, DEMO_TOKEN } from './demo-command.js';
 import { datasetsCommand, statusCommand } from './info-commands.js';
 import { formatSummary, runReports } from './run-reports.js';
+import { formatSyncSummary, runSync, STREAMS, syncFailed, type Stream } from './run-sync.js';
 import { workerCommand } from './worker-command.js';
 
 const program = new Command('intercom-etl')
@@ -90,16 +91,17 @@ program
 
 program
   .command('sync')
-  .description('the nightly run, now: re-export the last ETL_LOOKBACK_DAYS days up to the end of yesterday (UTC), then exit')
-  .argument('[streams...]', 'what to sync: reports (default: all streams available)')
+  .description('the nightly run, now: reporting lookback windows, a full companies scroll, incremental tickets; then exit')
+  .argument('[streams...]', `any of ${STREAMS.join(', ')} (default: all three)`)
   .action((streams: string[]) =>
     runCommand(async (ctx) => {
-      const unknown = streams.filter((s) => s !== 'reports');
-      if (unknown.length > 0) throw new InvalidArgumentError(`Unknown stream(s) ${unknown.join(', ')}; available: reports.`);
+      const unknown = streams.filter((s) => !(STREAMS as readonly string[]).includes(s));
+      if (unknown.length > 0) throw new InvalidArgumentError(`Unknown stream(s) ${unknown.join(', ')}; choose from ${STREAMS.join(', ')}.`);
+      const chosen = (streams.length > 0 ? [...new Set(streams)] : [...STREAMS]) as Stream[];
       const { signal } = onShutdownSignal();
-      const summary = await runReports(ctx, { mode: 'nightly' }, { signal });
-      process.stdout.write(`${formatSummary(summary)}\n`);
-      return summary.progress.failed === 0 ? EXIT_OK : EXIT_FAILED;
+      const summary = await runSync(ctx, chosen, (line) => process.stderr.write(`${line}\n`), signal);
+      process.stdout.write(`${formatSyncSummary(summary)}\n`);
+      return syncFailed(summary) ? EXIT_FAILED : EXIT_OK;
     }),
   );
 

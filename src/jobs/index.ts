@@ -1,8 +1,9 @@
 import type { JobDefinition } from './job-definition.js';
 import { exportWindowJob } from './export-window.js';
-import { syncReportsJob } from './sync-reports.js';
+import { nightlySyncJob } from './nightly-sync.js';
+import { syncCompaniesJob, syncTicketsJob } from './sync-entity.js';
 
 /** Every job type, by name. Adding a job type means adding its file and a line here. */
-export const JOB_DEFINITIONS: ReadonlyArray<JobDefinition<any>> = [exportWindowJob, syncReportsJob];
+export const JOB_DEFINITIONS: ReadonlyArray<JobDefinition<any>> = [exportWindowJob, syncCompaniesJob, syncTicketsJob, nightlySyncJob];
 
 export type { JobDefinition };

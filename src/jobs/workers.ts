@@ -14,7 +14,7 @@ export interface WorkerSet {
  * is per process; the Intercom-side limit (5 unfinished exports) is held by ExportSlots, across
  * all processes.
  */
-export function startWorkers(ctx: AppContext, queues: QueueName[] = [QUEUE_NAMES.reports, QUEUE_NAMES.control]): WorkerSet {
+export function startWorkers(ctx: AppContext, queues: QueueName[] = Object.values(QUEUE_NAMES)): WorkerSet {
   const workers = queues.map((queueName) => {
     const definitions = new Map(JOB_DEFINITIONS.filter((d) => d.queue === queueName).map((d) => [d.name, d]));
     const worker = new Worker(
@@ -27,7 +27,8 @@ export function startWorkers(ctx: AppContext, queues: QueueName[] = [QUEUE_NAMES
       {
         connection: ctx.redis,
         prefix: ctx.config.queuePrefix,
-        concurrency: queueName === QUEUE_NAMES.control ? 1 : ctx.config.worker.concurrency,
+        // control: one nightly run at a time; entities: companies and tickets side by side (each holds its own lock).
+        concurrency: queueName === QUEUE_NAMES.control ? 1 : queueName === QUEUE_NAMES.entities ? 2 : ctx.config.worker.concurrency,
         lockDuration: ctx.config.worker.lockDurationMs,
         stalledInterval: ctx.config.worker.lockDurationMs,
         // A killed worker's job comes back once per stall; allow a few before BullMQ gives up on it.

@@ -55,3 +55,53 @@ export async function reportStatus(pool: pg.Pool): Promise<DatasetStatus[]> {
   }
   return out;
 }
+
+export interface EntityStatus {
+  stream: 'companies' | 'tickets';
+  lastCompletedAt: Date | null;
+  lastRunRows: number | null;
+  lastRunStatus: string | null;
+  lastError: string | null;
+  /** Rows in the table (companies: live ones). */
+  rows: number;
+  /** Companies marked deleted. */
+  deleted: number | null;
+  /** Tickets: updated_at watermark of the last completed run. */
+  watermark: Date | null;
+}
+
+/** Per entity stream: last completed run, rows, deleted count, watermark. */
+export async function entityStatus(pool: pg.Pool): Promise<EntityStatus[]> {
+  const { rows } = await pool.query<{
+    stream: 'companies' | 'tickets';
+    last_completed_at: Date | null;
+    last_rows: string | null;
+    last_status: string | null;
+    last_error: string | null;
+    watermark: Date | null;
+  }>(
+    `SELECT s.stream,
+            (SELECT max(finished_at) FROM etl_sync_runs r WHERE r.stream = s.stream AND r.status = 'completed') AS last_completed_at,
+            (SELECT rows_fetched FROM etl_sync_runs r WHERE r.stream = s.stream AND r.status = 'completed' ORDER BY finished_at DESC LIMIT 1) AS last_rows,
+            (SELECT status FROM etl_sync_runs r WHERE r.stream = s.stream ORDER BY started_at DESC LIMIT 1) AS last_status,
+            (SELECT error FROM etl_sync_runs r WHERE r.stream = s.stream AND r.status = 'failed' ORDER BY started_at DESC LIMIT 1) AS last_error,
+            (SELECT watermark FROM etl_sync_state w WHERE w.stream = s.stream) AS watermark
+       FROM (VALUES ('companies'), ('tickets')) AS s(stream)`,
+  );
+  const counts = await pool.query<{ companies: string; deleted: string; tickets: string }>(
+    `SELECT (SELECT count(*) FROM companies WHERE _deleted_at IS NULL) AS companies,
+            (SELECT count(*) FROM companies WHERE _deleted_at IS NOT NULL) AS deleted,
+            (SELECT count(*) FROM tickets) AS tickets`,
+  );
+  const c = counts.rows[0]!;
+  return rows.map((r) => ({
+    stream: r.stream,
+    lastCompletedAt: r.last_completed_at,
+    lastRunRows: r.last_rows === null ? null : Number(r.last_rows),
+    lastRunStatus: r.last_status,
+    lastError: r.last_error,
+    rows: Number(r.stream === 'companies' ? c.companies : c.tickets),
+    deleted: r.stream === 'companies' ? Number(c.deleted) : null,
+    watermark: r.stream === 'tickets' ? r.watermark : null,
+  }));
+}

@@ -1,5 +1,5 @@
 import type { AppContext } from '../context.js';
-import { syncReportsJob } from '../jobs/sync-reports.js';
+import { nightlySyncJob } from '../jobs/nightly-sync.js';
 
 /** A schedule, declared as data. Ids never change: a renamed id would run twice. */
 export interface ScheduleDefinition {
@@ -13,7 +13,7 @@ export interface ScheduleDefinition {
 export function scheduleDefinitions(ctx: AppContext): ScheduleDefinition[] {
   const { cron, timezone, enabled } = ctx.config.schedule;
   if (!enabled) return [];
-  return [{ id: 'nightly-sync', queue: 'control', jobName: syncReportsJob.name, pattern: cron, tz: timezone }];
+  return [{ id: 'nightly-sync', queue: 'control', jobName: nightlySyncJob.name, pattern: cron, tz: timezone }];
 }
 
 /**

@@ -1,0 +1,131 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connectIntercom, type AppContext } from '../context.js';
+import { NotFoundError, NotReadyError, RateLimitedError, RetriableError, describeError } from '../errors.js';
+import { withTransaction } from '../db/pool.js';
+import { EntityStage } from '../sinks/entity-stage.js';
+import { mergeTickets, replaceTicketReferences } from '../sinks/entity-merge.js';
+import { RedisLock } from './redis-lock.js';
+import * as runs from './sync-runs.js';
+
+/** A cursor Intercom could not use (500) is retried this often before the run starts again. */
+const PAGE_RETRIES = 3;
+
+class SearchRestart extends Error {}
+
+/**
+ * One incremental tickets run: every ticket with `updated_at >= watermark − overlap` and
+ * `< run start`, ascending, 150 per page, the cursor sent back in the body until `pages.next` is
+ * absent. Pages are staged and merged at the end in one transaction, which also advances the
+ * watermark to the run's start — never to a later wall-clock time, so a ticket updated while the
+ * run was paging is fetched by the next run. The overlap re-fetches the edge; upserts make that
+ * harmless. ticket_types and ticket_states are refreshed on every run.
+ */
+export async function syncTickets(ctx: AppContext, now: () => number = Date.now): Promise<runs.SyncRunResult> {
+  const me = await connectIntercom(ctx);
+  const cfg = ctx.config.entities;
+  const lock = new RedisLock(ctx.redis, `${ctx.config.queuePrefix}:tickets-sync:${me.workspaceId}`);
+  if (!(await lock.acquire())) throw new NotReadyError('another process is syncing tickets', 5_000);
+  const log = ctx.log.child({ stream: 'tickets' });
+  const runId = runs.newRunId('tickets');
+  try {
+    await runs.abandonStaleRuns(ctx.pool, 'tickets');
+    const watermark = await runs.getWatermark(ctx.pool, 'tickets');
+    const runStartSec = Math.floor(now() / 1000);
+    const fromSec = watermark ? Math.max(0, Math.floor(watermark.getTime() / 1000) - Math.floor(cfg.ticketsOverlapMs / 1000)) : null;
+    await runs.startRun(ctx.pool, runId, 'tickets', {
+      from: fromSec === null ? null : new Date(fromSec * 1000),
+      to: new Date(runStartSec * 1000),
+    });
+    const [types, states] = await Promise.all([ctx.intercom.listTicketTypes(), listStates(ctx)]);
+
+    let restarts = 0;
+    for (;;) {
+      const stage = new EntityStage(ctx.pool, runId);
+      try {
+        const pages = await searchAll(ctx, stage, ticketQuery(fromSec, runStartSec));
+        const fetched = await stage.drain();
+        const result = await withTransaction(ctx.pool, async (client) => {
+          const upserted = await mergeTickets(client, runId);
+          await replaceTicketReferences(client, types, states);
+          await client.query('DELETE FROM etl_entity_stage WHERE run_id = $1', [runId]);
+          await runs.setWatermark(client, 'tickets', new Date(runStartSec * 1000), runId);
+          const r: runs.SyncRunResult = {
+            runId,
+            stream: 'tickets',
+            pages,
+            fetched,
+            upserted,
+            deleted: 0,
+            restarts,
+            watermark: new Date(runStartSec * 1000).toISOString(),
+          };
+          await runs.completeRun(client, r);
+          return r;
+        });
+        log.info(result, 'tickets merged; watermark advanced');
+        return result;
+      } catch (err) {
+        await stage.clear();
+        if (!(err instanceof SearchRestart)) throw err;
+        if (++restarts > cfg.ticketsMaxRestarts)
+          throw new RetriableError(`Tickets search kept failing (${err.message}); giving up on this run.`);
+        log.warn({ restarts, reason: err.message }, 'restarting the tickets run from the watermark');
+      }
+    }
+  } catch (err) {
+    await runs.failRun(ctx.pool, runId, describeError(err)).catch(() => {});
+    throw err;
+  } finally {
+    await lock.release();
+  }
+}
+
+/** `updated_at >= from AND updated_at < runStart` (only the upper bound on the first run). */
+export function ticketQuery(fromSec: number | null, runStartSec: number): Record<string, unknown> {
+  const upper = { field: 'updated_at', operator: '<', value: runStartSec };
+  if (fromSec === null) return upper;
+  return { operator: 'AND', value: [{ field: 'updated_at', operator: '>=', value: fromSec }, upper] };
+}
+
+async function searchAll(ctx: AppContext, stage: EntityStage, query: Record<string, unknown>): Promise<number> {
+  let cursor: string | null = null;
+  let pages = 0;
+  for (;;) {
+    const page = await fetchPage(ctx, query, cursor);
+    stage.push(page.tickets);
+    pages += 1;
+    if (!page.nextCursor) return pages;
+    cursor = page.nextCursor;
+  }
+}
+
+/** A 500 on a page (Intercom's answer to a cursor it cannot use) is retried, then the run restarts. */
+async function fetchPage(ctx: AppContext, query: Record<string, unknown>, cursor: string | null) {
+  const perPage = ctx.config.entities.ticketsPageSize;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await ctx.intercom.searchTickets(query, { perPage, startingAfter: cursor });
+    } catch (err) {
+      if (err instanceof RateLimitedError && err.retryAfterMs <= 30_000) {
+        await sleep(err.retryAfterMs);
+        continue;
+      }
+      if (!(err instanceof RetriableError)) throw err;
+      if (attempt >= PAGE_RETRIES) {
+        if (err.status === 500) throw new SearchRestart(`page failed ${attempt + 1} times with 500`);
+        throw err;
+      }
+      await sleep(300 * 2 ** attempt);
+    }
+  }
+}
+
+/** `/ticket_states` exists from API 2.12; on older versions the table is left as it is. */
+async function listStates(ctx: AppContext): Promise<Record<string, unknown>[] | null> {
+  try {
+    return await ctx.intercom.listTicketStates();
+  } catch (err) {
+    if (err instanceof NotFoundError) return null;
+    throw err;
+  }
+}

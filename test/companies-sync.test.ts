@@ -1,0 +1,90 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { syncCompanies } from '../src/pipeline/sync-companies.js';
+import { runCli, waitFor } from './helpers/cli-process.js';
+import { useTestEnv, type TestEnv } from './helpers/test-env.js';
+
+const getEnv = useTestEnv({ fake: { companies: { count: 2600 } }, env: { ETL_SCROLL_EXISTS_WAIT_MS: '300' } });
+let env: TestEnv;
+beforeEach(() => {
+  env = getEnv();
+});
+
+const companyCount = async (where = 'true') =>
+  Number((await env.query<{ n: string }>(`SELECT count(*) AS n FROM companies WHERE ${where}`))[0]!.n);
+
+describe('companies sync (scroll)', () => {
+  it('loads 2,600 companies over 26 pages with every column, as one snapshot', async () => {
+    const result = await syncCompanies(env.ctx);
+    expect(result).toMatchObject({ pages: 26, fetched: 2600, upserted: 2600, deleted: 0, restarts: 0 });
+    expect(await companyCount('_deleted_at IS NULL')).toBe(2600);
+    const source = env.fake.companies()[7] as Record<string, any>;
+    const [row] = await env.query<Record<string, any>>('SELECT * FROM companies WHERE id = $1', [source.id]);
+    expect(row).toMatchObject({ company_id: source.company_id ?? null, name: source.name ?? null, website: source.website ?? null });
+    expect(row!.custom_attributes).toEqual(source.custom_attributes ?? {});
+    expect(row!.tags).toEqual(source.tags?.tags ?? []);
+    expect(row!.plan_id).toBe(source.plan?.id ?? null);
+    if (source.created_at) expect(row!.created_at.getTime()).toBe(source.created_at * 1000);
+    expect(env.fake.scrollStats().scrollsOpened).toBe(1);
+    const [run] = await env.query<{ status: string; rows_fetched: string }>('SELECT status, rows_fetched FROM etl_sync_runs');
+    expect(run).toEqual({ status: 'completed', rows_fetched: '2600' });
+  });
+
+  it('waits on scroll_exists while another scroll is open, then succeeds', async () => {
+    env.fake.openScrollAsOtherClient();
+    const running = syncCompanies(env.ctx);
+    await waitFor(() => env.fake.scrollStats().scrollExistsRejections >= 1, 10_000, 'a scroll_exists answer');
+    env.fake.advanceClock(61_000); // the other client's scroll idles out
+    const result = await running;
+    expect(result.fetched).toBe(2600);
+    expect(env.fake.scrollStats().scrollExistsRejections).toBeGreaterThanOrEqual(1);
+  });
+
+  it('restarts from the beginning when the scroll_param expires mid-scroll', async () => {
+    env.fake.injectScrollFailure({ afterPages: 3, kind: 'expire' });
+    const result = await syncCompanies(env.ctx);
+    expect(result).toMatchObject({ fetched: 2600, restarts: 1 });
+    expect(await companyCount()).toBe(2600);
+  });
+
+  it('restarts from the beginning when Intercom answers 500 (the scroll is dead)', async () => {
+    env.fake.injectScrollFailure({ afterPages: 10, kind: 'server_error' });
+    const result = await syncCompanies(env.ctx);
+    expect(result).toMatchObject({ fetched: 2600, restarts: 1 });
+    expect(await companyCount()).toBe(2600);
+  });
+
+  it('marks companies missing from a completed scroll as deleted, and an interrupted scroll changes nothing', async () => {
+    await syncCompanies(env.ctx);
+    const gone = String(env.fake.companies()[42]!.id);
+    env.fake.removeCompany(gone);
+    const second = await syncCompanies(env.ctx);
+    expect(second.deleted).toBe(1);
+    expect((await env.query<{ d: Date | null }>('SELECT _deleted_at AS d FROM companies WHERE id = $1', [gone]))[0]!.d).toBeInstanceOf(
+      Date,
+    );
+    expect(await companyCount('_deleted_at IS NULL')).toBe(2599);
+
+    // A scroll that never completes (2 pages staged, then the scroll dies and no restart is allowed).
+    env.fake.removeCompany(String(env.fake.companies()[0]!.id));
+    const ctx = env.newContext({ ETL_SCROLL_MAX_RESTARTS: '0' });
+    env.fake.injectScrollFailure({ afterPages: 2, kind: 'server_error' });
+    await expect(syncCompanies(ctx)).rejects.toThrow(/restart/);
+    expect(await companyCount('_deleted_at IS NULL')).toBe(2599); // nothing marked deleted by the failed run
+    expect(await env.query('SELECT 1 FROM etl_entity_stage')).toEqual([]);
+  });
+
+  it('two `sync companies` processes at once never overlap their scrolls', async () => {
+    env.fake.setCompanyCount(1200);
+    const [a, b] = await Promise.all([runCli(['sync', 'companies'], env.childEnv), runCli(['sync', 'companies'], env.childEnv)]);
+    expect(a.code, a.output).toBe(0);
+    expect(b.code, b.output).toBe(0);
+    const stats = env.fake.scrollStats();
+    expect(stats.scrollExistsRejections).toBe(0); // the Redis lock kept the second one from even trying
+    const sessions = stats.sessions.filter((s) => s.pages > 0);
+    expect(sessions.length).toBe(2);
+    const [first, second] = [...sessions].sort((x, y) => x.openedAt - y.openedAt);
+    expect(first!.closedAt).not.toBeNull();
+    expect(second!.openedAt).toBeGreaterThanOrEqual(first!.closedAt!);
+    expect(await companyCount()).toBe(1200);
+  });
+});
