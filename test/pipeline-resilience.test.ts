@@ -2,6 +2,9 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { runReports } from '../src/cli/run-reports.js';
 import { planReportExports } from '../src/pipeline/plan-exports.js';
 import { syncSchedules } from '../src/schedules/index.js';
+import { connectIntercom } from '../src/context.js';
+import { startWorkers } from '../src/jobs/workers.js';
+import { waitFor } from './helpers/cli-process.js';
 import { useTestEnv, type TestEnv } from './helpers/test-env.js';
 
 const DAY = 86_400_000;
@@ -90,6 +93,29 @@ describe('nightly schedule', () => {
     const later = await planReportExports(env.ctx, { mode: 'nightly', now: TODAY + 7 * DAY, ...conversationOnly });
     expect(later.windows[0]!.window.start).toBe(TODAY);
     expect(later.windows.at(-1)!.window.end).toBe(TODAY + 7 * DAY);
+  });
+
+  it('the nightly job syncs all three streams: reporting windows, a companies scroll and a tickets run', async () => {
+    const workers = startWorkers(env.ctx);
+    try {
+      await connectIntercom(env.ctx);
+      await env.ctx.queues.control.add('nightly-sync', {});
+      await waitFor(
+        async () => {
+          const runs = await env.query<{ stream: string }>(`SELECT stream FROM etl_sync_runs WHERE status = 'completed'`);
+          const windows = await env.query<{ status: string }>('SELECT status FROM etl_export_windows');
+          return runs.length === 2 && windows.length > 0 && windows.every((w) => w.status === 'loaded');
+        },
+        30_000,
+        'the nightly work to finish',
+      );
+    } finally {
+      await workers.close();
+    }
+    const windows = await env.query<{ dataset_id: string }>('SELECT DISTINCT dataset_id FROM etl_export_windows');
+    expect(windows.length).toBeGreaterThan(3); // every dataset of the catalogue
+    expect(Number((await env.query<{ n: string }>('SELECT count(*) AS n FROM companies'))[0]!.n)).toBe(env.fake.companies().length);
+    expect(Number((await env.query<{ n: string }>('SELECT count(*) AS n FROM tickets'))[0]!.n)).toBe(env.fake.tickets().length);
   });
 
   it('clamps starts before the retention period, with a warning', async () => {
