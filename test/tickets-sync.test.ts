@@ -79,6 +79,15 @@ describe('tickets sync (incremental search)', () => {
     expect(second.fetched).toBeLessThan(50); // incremental, not a full reload
   });
 
+  it('a run with no changed tickets completes and advances the watermark', async () => {
+    const first = await syncTickets(env.ctx);
+    await nextSecond();
+    const quiet = await syncTickets(env.newContext({ ETL_TICKETS_OVERLAP: '0' }));
+    expect(quiet).toMatchObject({ fetched: 0, upserted: 0 });
+    expect(Date.parse(quiet.watermark!)).toBeGreaterThan(Date.parse(first.watermark!));
+    expect((await tableIds()).length).toBe(400);
+  });
+
   it('a ticket updated after the run started is not lost: the next run picks it up', async () => {
     const runStart = Date.now();
     const [t] = env.fake.tickets() as Ticket[];

@@ -26,8 +26,14 @@ export class EntityStage {
   /** Queues documents for staging. Throws if an earlier background flush failed. */
   push(docs: Doc[]): void {
     if (this.failure) throw this.failure;
+    if (docs.length === 0) return;
     for (const d of docs) this.buffer.push(d);
-    this.flushing ??= this.flushLoop();
+    // Reset through .finally, which runs after this assignment: were flushLoop to finish
+    // synchronously and reset the field itself, a stale settled promise would stay behind and
+    // drain() would spin on it forever.
+    this.flushing ??= this.flushLoop().finally(() => {
+      this.flushing = null;
+    });
   }
 
   /** Waits until everything pushed is in Postgres. */
@@ -54,8 +60,6 @@ export class EntityStage {
       }
     } catch (err) {
       this.failure = err;
-    } finally {
-      this.flushing = null;
     }
   }
 
