@@ -2,7 +2,7 @@ import { FakeIntercom } from '../fake-intercom/index.js';
 import { quoteIdent } from '../db/pool.js';
 import { DAY_MS, isoDay, startOfUtcDay } from '../pipeline/time-windows.js';
 import { EXIT_FAILED, EXIT_OK, onShutdownSignal, runCommand } from './command-runner.js';
-import { formatSummary, runReports } from './run-reports.js';
+import { formatSummary } from './format.js';
 import { formatSyncSummary, runSync, syncFailed } from './run-sync.js';
 
 export const DEMO_TOKEN = 'demo-token';
@@ -22,12 +22,17 @@ export async function demoCommand(opts: { days: number; schema: string }): Promi
     async (ctx) => {
       const { signal } = onShutdownSignal();
       try {
-        const summary = await runReports(ctx, { mode: 'backfill', range: { start, end } }, { signal });
-        const entities = await runSync(ctx, ['companies', 'tickets'], (line) => process.stderr.write(`${line}\n`), signal);
+        const result = await runSync(
+          ctx,
+          { reports: { mode: 'backfill', range: { start, end } }, entities: ['companies', 'tickets'] },
+          (line) => process.stderr.write(`${line}\n`),
+          signal,
+        );
+        const summary = result.reports!;
         process.stdout.write(
           `\nDemo backfill ${isoDay(start)} .. ${isoDay(end - 1)} into schema "${ctx.config.pgSchema}":\n${formatSummary(summary)}\n`,
         );
-        process.stdout.write(`\n${formatSyncSummary(entities)}\n`);
+        process.stdout.write(`\n${formatSyncSummary({ reports: null, entities: result.entities })}\n`);
         const { rows } = await ctx.pool.query<{ dataset_id: string; table_name: string }>(
           'SELECT dataset_id, table_name FROM etl_datasets ORDER BY 1',
         );
@@ -36,7 +41,7 @@ export async function demoCommand(opts: { days: number; schema: string }): Promi
           const n = await ctx.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${quoteIdent(table)}`);
           process.stdout.write(`  ${ctx.config.pgSchema}.${table}: ${n.rows[0]?.n} rows\n`);
         }
-        return summary.progress.failed === 0 && !syncFailed(entities) ? EXIT_OK : EXIT_FAILED;
+        return syncFailed(result) ? EXIT_FAILED : EXIT_OK;
       } finally {
         await fake.close();
       }

@@ -3,7 +3,7 @@ import { migrate } from '../db/migrate.js';
 import { refreshCatalogue } from '../pipeline/plan-exports.js';
 import { entityStatus, reportStatus } from '../pipeline/status-report.js';
 import { EXIT_OK } from './command-runner.js';
-import { pad } from './run-reports.js';
+import { pad } from './format.js';
 
 /** `datasets`: refresh the catalogue from get_datasets and list datasets, attributes and columns. */
 export async function datasetsCommand(ctx: AppContext, opts: { json?: boolean }): Promise<number> {

@@ -6,8 +6,9 @@ import { checkCommand } from './check-command.js';
 import { EXIT_FAILED, EXIT_OK, onShutdownSignal, runCommand } from './command-runner.js';
 import { demoCommand, fakeIntercomCommand, DEMO_TOKEN } from './demo-command.js';
 import { datasetsCommand, statusCommand } from './info-commands.js';
-import { formatSummary, runReports } from './run-reports.js';
-import { formatSyncSummary, runSync, STREAMS, syncFailed, type Stream } from './run-sync.js';
+import { formatSummary } from './format.js';
+import { runReports } from './run-reports.js';
+import { formatSyncSummary, runSync, STREAMS, syncFailed, syncRequest, type Stream } from './run-sync.js';
 import { workerCommand } from './worker-command.js';
 
 const program = new Command('intercom-etl')
@@ -99,7 +100,7 @@ program
       if (unknown.length > 0) throw new InvalidArgumentError(`Unknown stream(s) ${unknown.join(', ')}; choose from ${STREAMS.join(', ')}.`);
       const chosen = (streams.length > 0 ? [...new Set(streams)] : [...STREAMS]) as Stream[];
       const { signal } = onShutdownSignal();
-      const summary = await runSync(ctx, chosen, (line) => process.stderr.write(`${line}\n`), signal);
+      const summary = await runSync(ctx, syncRequest(chosen), (line) => process.stderr.write(`${line}\n`), signal);
       process.stdout.write(`${formatSyncSummary(summary)}\n`);
       return syncFailed(summary) ? EXIT_FAILED : EXIT_OK;
     }),

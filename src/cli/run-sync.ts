@@ -3,10 +3,10 @@ import { connectIntercom, type AppContext } from '../context.js';
 import { migrate } from '../db/migrate.js';
 import { queueEntitySyncs } from '../jobs/sync-entity.js';
 import { startWorkers } from '../jobs/workers.js';
-import { planReportExports } from '../pipeline/plan-exports.js';
+import { planReportExports, type PlanRequest } from '../pipeline/plan-exports.js';
 import type { EntityStream, SyncRunResult } from '../pipeline/sync-runs.js';
 import { waitForWindows, type RunSummary } from '../pipeline/wait-for-windows.js';
-import { formatProgress, formatSummary } from './run-reports.js';
+import { formatProgress, formatSummary } from './format.js';
 
 export const STREAMS = ['reports', 'companies', 'tickets'] as const;
 export type Stream = (typeof STREAMS)[number];
@@ -22,22 +22,42 @@ export interface SyncSummary {
   entities: EntityOutcome[];
 }
 
+export interface SyncRequest {
+  /** Reporting windows to plan (nightly or a backfill range); null: no reports. */
+  reports: PlanRequest | null;
+  entities: EntityStream[];
+}
+
+/** The streams of `sync [streams]` as a request: reports the nightly way, plus the entity streams. */
+export function syncRequest(streams: Stream[]): SyncRequest {
+  return {
+    reports: streams.includes('reports') ? { mode: 'nightly' } : null,
+    entities: streams.filter((s): s is EntityStream => s !== 'reports'),
+  };
+}
+
 /**
- * `sync [streams]`: queue the nightly work for the chosen streams, run workers in-process until all
- * of it is finished (other worker processes may share it), and return what happened.
+ * sync, backfill and the demo: migrate, check the token, queue the work (reporting windows,
+ * companies and tickets runs), run workers in-process until all of it is finished — other worker
+ * processes on the same Redis may share it — and return what happened.
  */
-export async function runSync(ctx: AppContext, streams: Stream[], say: (line: string) => void, signal?: AbortSignal): Promise<SyncSummary> {
+export async function runSync(
+  ctx: AppContext,
+  request: SyncRequest,
+  say: (line: string) => void,
+  signal?: AbortSignal,
+): Promise<SyncSummary> {
   await migrate(ctx.pool, ctx.config.pgSchema);
   const me = await connectIntercom(ctx);
-  say(
-    `Workspace ${me.workspaceId} (${me.workspaceName}, region ${me.region}); schema "${ctx.config.pgSchema}"; syncing ${streams.join(', ')}.`,
-  );
-  const entityStreams = streams.filter((s): s is EntityStream => s !== 'reports');
-  const jobs = await queueEntitySyncs(ctx, entityStreams);
-  const plan = streams.includes('reports') ? await planReportExports(ctx, { mode: 'nightly' }) : null;
+  say(`Workspace ${me.workspaceId} (${me.workspaceName}, region ${me.region}); schema "${ctx.config.pgSchema}".`);
+  const jobs = await queueEntitySyncs(ctx, request.entities);
+  const plan = request.reports ? await planReportExports(ctx, request.reports) : null;
   if (plan) {
     for (const w of plan.warnings) say(`warning: ${w}`);
-    say(`Queued ${plan.windows.length} reporting window(s).`);
+    const datasetCount = new Set(plan.windows.map((w) => w.datasetId)).size;
+    say(
+      `Queued ${plan.windows.length} window(s) of ${datasetCount} dataset(s)${plan.skipped ? `; ${plan.skipped} already loaded, skipped` : ''}.`,
+    );
   }
   const workers = startWorkers(ctx);
   try {

@@ -1,10 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connectIntercom, type AppContext } from '../context.js';
-import { FatalError, NotFoundError, NotReadyError, RateLimitedError, RetriableError, describeError } from '../errors.js';
+import type { AppContext } from '../context.js';
+import { FatalError, NotFoundError, RateLimitedError, RetriableError } from '../errors.js';
 import { withTransaction } from '../db/pool.js';
 import { EntityStage } from '../sinks/entity-stage.js';
 import { mergeCompanies } from '../sinks/entity-merge.js';
-import { RedisLock } from './redis-lock.js';
 import * as runs from './sync-runs.js';
 
 /** Intercom's scroll pages hold 100 companies; a shorter page is the last one. */
@@ -13,24 +12,27 @@ const SCROLL_PAGE_SIZE = 100;
 const PAGE_RETRIES = 2;
 
 /** Thrown inside a scroll attempt when the scroll cannot continue and must start again from zero. */
-class ScrollRestart extends Error {}
+class ScrollRestart extends Error {
+  constructor(
+    message: string,
+    /** Where a scroll that 404'd after a full page stopped (see scrollOnce). */
+    readonly end: { pages: number; fetched: number } | null = null,
+  ) {
+    super(message);
+  }
+}
 
 /**
  * One full companies scroll, as a snapshot: every company upserted by `id`, companies missing from
  * a completed scroll marked `_deleted_at`, and nothing changed at all if the scroll does not
- * complete. Only one scroll runs per workspace across all processes and hosts (a renewed Redis
+ * complete. Only one scroll runs per workspace across all processes and hosts (withStreamRun's
  * lock; Intercom allows one open scroll). Pages are fetched back to back and staged in Postgres in
  * the background, so a slow database never lets the scroll idle into expiry.
  */
 export async function syncCompanies(ctx: AppContext): Promise<runs.SyncRunResult> {
-  const me = await connectIntercom(ctx);
   const cfg = ctx.config.entities;
-  const lock = new RedisLock(ctx.redis, `${ctx.config.queuePrefix}:companies-scroll:${me.workspaceId}`);
-  if (!(await lock.acquire())) throw new NotReadyError('another process is scrolling companies', 5_000);
   const log = ctx.log.child({ stream: 'companies' });
-  const runId = runs.newRunId('companies');
-  try {
-    await runs.abandonStaleRuns(ctx.pool, 'companies');
+  return runs.withStreamRun(ctx, 'companies', async (runId, lock) => {
     await runs.startRun(ctx.pool, runId, 'companies');
     let restarts = 0;
     let previousEnd: { pages: number; fetched: number } | null = null;
@@ -42,15 +44,7 @@ export async function syncCompanies(ctx: AppContext): Promise<runs.SyncRunResult
         const result = await withTransaction(ctx.pool, async (client) => {
           const merged = await mergeCompanies(client, runId);
           await client.query('DELETE FROM etl_entity_stage WHERE run_id = $1', [runId]);
-          const r: runs.SyncRunResult = {
-            runId,
-            stream: 'companies',
-            pages: scrolled.pages,
-            fetched: staged,
-            upserted: merged.upserted,
-            deleted: merged.deleted,
-            restarts,
-          };
+          const r: runs.SyncRunResult = { runId, stream: 'companies', pages: scrolled.pages, fetched: staged, ...merged, restarts };
           await runs.completeRun(client, r);
           return r;
         });
@@ -61,7 +55,7 @@ export async function syncCompanies(ctx: AppContext): Promise<runs.SyncRunResult
         if (!(err instanceof ScrollRestart)) throw err;
         if (lock.isLost) throw new RetriableError('Lost the companies scroll lock (Redis unreachable?); the run starts again.');
         restarts += 1;
-        previousEnd = (err as ScrollRestart & { end?: { pages: number; fetched: number } }).end ?? null;
+        previousEnd = err.end;
         await runs.recordProgress(ctx.pool, runId, { pages: 0, fetched: 0, restarts });
         if (restarts > cfg.scrollMaxRestarts) {
           throw new RetriableError(`The companies scroll had to restart ${restarts} times (${err.message}); giving up on this run.`);
@@ -69,12 +63,7 @@ export async function syncCompanies(ctx: AppContext): Promise<runs.SyncRunResult
         log.warn({ restarts, reason: err.message }, 'restarting the companies scroll from the beginning');
       }
     }
-  } catch (err) {
-    await runs.failRun(ctx.pool, runId, describeError(err)).catch(() => {});
-    throw err;
-  } finally {
-    await lock.release();
-  }
+  });
 }
 
 /**
@@ -109,7 +98,7 @@ async function scrollOnce(ctx: AppContext, stage: EntityStage, previousEnd: { pa
       if (err instanceof NotFoundError && pages > 0) {
         if (lastPageSize < SCROLL_PAGE_SIZE) break; // 404 after a partial page: the end
         if (previousEnd && previousEnd.pages === pages && previousEnd.fetched === fetched) break; // same end twice
-        throw Object.assign(new ScrollRestart('scroll_param expired (404)'), { end: { pages, fetched } });
+        throw new ScrollRestart('scroll_param expired (404)', { pages, fetched });
       }
       if (err instanceof RetriableError && err.status === 500) throw new ScrollRestart('Intercom ended the scroll with a 500');
       throw err;

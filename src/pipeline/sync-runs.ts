@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
+import { connectIntercom, type AppContext } from '../context.js';
+import { describeError, NotReadyError } from '../errors.js';
+import { RedisLock } from './redis-lock.js';
 
 /** Bookkeeping of companies/tickets runs (`etl_sync_runs`) and incremental watermarks (`etl_sync_state`). */
 
@@ -79,4 +82,29 @@ export async function setWatermark(db: Db, stream: EntityStream, watermark: Date
      ON CONFLICT (stream) DO UPDATE SET watermark = EXCLUDED.watermark, last_run_id = EXCLUDED.last_run_id, updated_at = now()`,
     [stream, watermark, runId],
   );
+}
+
+/**
+ * The frame every companies/tickets run shares: one run per stream at a time across all processes
+ * (a renewed Redis lock; a second caller is delayed, not failed), stale runs of dead processes
+ * abandoned, and the run marked failed if `body` throws.
+ */
+export async function withStreamRun(
+  ctx: AppContext,
+  stream: EntityStream,
+  body: (runId: string, lock: RedisLock) => Promise<SyncRunResult>,
+): Promise<SyncRunResult> {
+  const me = await connectIntercom(ctx);
+  const lock = new RedisLock(ctx.redis, `${ctx.config.queuePrefix}:${stream}-sync:${me.workspaceId}`);
+  if (!(await lock.acquire())) throw new NotReadyError(`another process is syncing ${stream}`, 5_000);
+  const runId = newRunId(stream);
+  try {
+    await abandonStaleRuns(ctx.pool, stream);
+    return await body(runId, lock);
+  } catch (err) {
+    await failRun(ctx.pool, runId, describeError(err)).catch(() => {});
+    throw err;
+  } finally {
+    await lock.release();
+  }
 }

@@ -1,10 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connectIntercom, type AppContext } from '../context.js';
-import { NotFoundError, NotReadyError, RateLimitedError, RetriableError, describeError } from '../errors.js';
+import type { AppContext } from '../context.js';
+import { NotFoundError, RateLimitedError, RetriableError } from '../errors.js';
 import { withTransaction } from '../db/pool.js';
 import { EntityStage } from '../sinks/entity-stage.js';
 import { mergeTickets, replaceTicketReferences } from '../sinks/entity-merge.js';
-import { RedisLock } from './redis-lock.js';
 import * as runs from './sync-runs.js';
 
 /** A cursor Intercom could not use (500) is retried this often before the run starts again. */
@@ -21,14 +20,9 @@ class SearchRestart extends Error {}
  * harmless. ticket_types and ticket_states are refreshed on every run.
  */
 export async function syncTickets(ctx: AppContext, now: () => number = Date.now): Promise<runs.SyncRunResult> {
-  const me = await connectIntercom(ctx);
   const cfg = ctx.config.entities;
-  const lock = new RedisLock(ctx.redis, `${ctx.config.queuePrefix}:tickets-sync:${me.workspaceId}`);
-  if (!(await lock.acquire())) throw new NotReadyError('another process is syncing tickets', 5_000);
   const log = ctx.log.child({ stream: 'tickets' });
-  const runId = runs.newRunId('tickets');
-  try {
-    await runs.abandonStaleRuns(ctx.pool, 'tickets');
+  return runs.withStreamRun(ctx, 'tickets', async (runId) => {
     const watermark = await runs.getWatermark(ctx.pool, 'tickets');
     const runStartSec = Math.floor(now() / 1000);
     const fromSec = watermark ? Math.max(0, Math.floor(watermark.getTime() / 1000) - Math.floor(cfg.ticketsOverlapMs / 1000)) : null;
@@ -37,7 +31,6 @@ export async function syncTickets(ctx: AppContext, now: () => number = Date.now)
       to: new Date(runStartSec * 1000),
     });
     const [types, states] = await Promise.all([ctx.intercom.listTicketTypes(), listStates(ctx)]);
-
     let restarts = 0;
     for (;;) {
       const stage = new EntityStage(ctx.pool, runId);
@@ -49,6 +42,7 @@ export async function syncTickets(ctx: AppContext, now: () => number = Date.now)
           await replaceTicketReferences(client, types, states);
           await client.query('DELETE FROM etl_entity_stage WHERE run_id = $1', [runId]);
           await runs.setWatermark(client, 'tickets', new Date(runStartSec * 1000), runId);
+          const watermarkIso = new Date(runStartSec * 1000).toISOString();
           const r: runs.SyncRunResult = {
             runId,
             stream: 'tickets',
@@ -57,7 +51,7 @@ export async function syncTickets(ctx: AppContext, now: () => number = Date.now)
             upserted,
             deleted: 0,
             restarts,
-            watermark: new Date(runStartSec * 1000).toISOString(),
+            watermark: watermarkIso,
           };
           await runs.completeRun(client, r);
           return r;
@@ -72,12 +66,7 @@ export async function syncTickets(ctx: AppContext, now: () => number = Date.now)
         log.warn({ restarts, reason: err.message }, 'restarting the tickets run from the watermark');
       }
     }
-  } catch (err) {
-    await runs.failRun(ctx.pool, runId, describeError(err)).catch(() => {});
-    throw err;
-  } finally {
-    await lock.release();
-  }
+  });
 }
 
 /** `updated_at >= from AND updated_at < runStart` (only the upper bound on the first run). */
