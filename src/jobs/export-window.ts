@@ -13,8 +13,6 @@ export interface ExportWindowPayload {
   windowEnd: string;
 }
 
-export const exportWindowJobId = ledger.windowJobId;
-
 export function exportWindowPayload(key: ledger.WindowKey): ExportWindowPayload {
   return {
     datasetId: key.datasetId,

@@ -40,11 +40,6 @@ export class ExportSlots {
     return res === 1;
   }
 
-  /** Extends the lease of a held slot; a no-op for a holder without one. */
-  async renew(holder: string): Promise<void> {
-    await this.redis.zadd(this.key, 'XX', Date.now() + this.leaseMs, holder);
-  }
-
   /** Frees the slot and returns the oldest waiters (up to `wake`), to be woken by the caller. */
   async release(holder: string, wake = 3): Promise<string[]> {
     const res = await this.redis.multi().zrem(this.key, holder).zpopmin(this.waitersKey, wake).exec();
@@ -63,10 +58,5 @@ export class ExportSlots {
 
   private get waitersKey(): string {
     return `${this.key}:waiters`;
-  }
-
-  /** Slots taken now (expired leases excluded). */
-  async inUse(): Promise<number> {
-    return this.redis.zcount(this.key, Date.now(), '+inf');
   }
 }

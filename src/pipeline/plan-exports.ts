@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AppContext } from '../context.js';
 import { FatalError } from '../errors.js';
-import { exportWindowJob, exportWindowJobId, exportWindowJobOptions, exportWindowPayload } from '../jobs/export-window.js';
+import { exportWindowJob, exportWindowJobOptions, exportWindowPayload } from '../jobs/export-window.js';
 import { columnsForRequest, requestIdOf, syncCatalogue, type ReportDataset } from '../sinks/report-catalogue.js';
 import * as ledger from './export-ledger.js';
 import { retryTransient } from './retry-transient.js';
@@ -78,7 +78,7 @@ export async function queueWindowJobs(ctx: AppContext, keys: ledger.WindowKey[])
     await ctx.queues.reports.addBulk(
       keys
         .slice(i, i + 500)
-        .map((k) => ({ name: exportWindowJob.name, data: exportWindowPayload(k), opts: { ...opts, jobId: exportWindowJobId(k) } })),
+        .map((k) => ({ name: exportWindowJob.name, data: exportWindowPayload(k), opts: { ...opts, jobId: ledger.windowJobId(k) } })),
     );
   }
 }
