@@ -1,7 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { syncCompanies } from '../src/pipeline/sync-companies.js';
 import { runCli, waitFor } from './helpers/cli-process.js';
-import { useTestEnv, type TestEnv } from './helpers/test-env.js';
+import pg from 'pg';
+import { TEST_DATABASE_URL, useTestEnv, type TestEnv } from './helpers/test-env.js';
 
 const getEnv = useTestEnv({ fake: { companies: { count: 2600 } }, env: { ETL_SCROLL_EXISTS_WAIT_MS: '300' } });
 let env: TestEnv;
@@ -27,6 +28,22 @@ describe('companies sync (scroll)', () => {
     expect(env.fake.scrollStats().scrollsOpened).toBe(1);
     const [run] = await env.query<{ status: string; rows_fetched: string }>('SELECT status, rows_fetched FROM etl_sync_runs');
     expect(run).toEqual({ status: 'completed', rows_fetched: '2600' });
+  });
+
+  it('keeps scrolling while Postgres is stuck: fetching never waits for staging', async () => {
+    // Block every write to the staging table; the scroll must still reach its end meanwhile.
+    const blocker = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await blocker.connect();
+    await blocker.query(`SET search_path TO "${env.schema}"`);
+    await blocker.query('BEGIN');
+    await blocker.query('LOCK TABLE etl_entity_stage IN ACCESS EXCLUSIVE MODE');
+    const running = syncCompanies(env.newContext());
+    await waitFor(() => env.fake.scrollStats().sessions.some((s) => s.endedBy === 'empty'), 10_000, 'the scroll to reach its end');
+    await blocker.query('COMMIT');
+    await blocker.end();
+    const result = await running;
+    expect(result).toMatchObject({ fetched: 2600, restarts: 0 });
+    expect(await companyCount()).toBe(2600);
   });
 
   it('waits on scroll_exists while another scroll is open, then succeeds', async () => {
