@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 
 export interface CliProcess {
   child: ChildProcess;
@@ -10,9 +9,13 @@ export interface CliProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts the real CLI (`intercom-etl <args>`) as its own OS process with exactly `env`. */
+/**
+ * Starts the real CLI (`intercom-etl <args>`) as its own OS process with exactly `env`. Node runs
+ * it directly with tsx as a loader — not through the `tsx` binary, which would run it in a child
+ * process that a SIGKILL of the wrapper leaves alive.
+ */
 export function startCli(args: string[], env: Record<string, string>): CliProcess {
-  const child = spawn(TSX, [path.join(ROOT, 'src/cli/main.ts'), ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
