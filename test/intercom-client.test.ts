@@ -1,11 +1,11 @@
-import { Writable, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
 import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FatalError, NotFoundError, RateLimitedError, RetriableError } from '../src/errors.js';
 import { FakeIntercom } from '../src/fake-intercom/index.js';
 import { IntercomClient, type ExportJob, type IntercomHttpOptions } from '../src/intercom/index.js';
 import { createLogger } from '../src/log.js';
+import { readAll } from './helpers/streams.js';
 
 type Fake = Awaited<ReturnType<typeof FakeIntercom.start>>;
 
@@ -35,20 +35,6 @@ function capturingLogger(): { log: ReturnType<typeof createLogger>; lines: strin
     },
   });
   return { log: createLogger({ level: 'debug', destination }), lines };
-}
-
-async function readAll(stream: Readable): Promise<string> {
-  const parts: Buffer[] = [];
-  await pipeline(
-    stream,
-    new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        parts.push(chunk);
-        cb();
-      },
-    }),
-  );
-  return Buffer.concat(parts).toString('utf8');
 }
 
 /** The last two full days: inside retention, and the fake generates rows for every day. */

@@ -1,24 +1,9 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { RateLimitedError, RetriableError } from '../src/errors.js';
 import { IntercomClient, parseExpiresAt, type ExportJob } from '../src/intercom/index.js';
-
-async function readAll(stream: Readable): Promise<string> {
-  const parts: Buffer[] = [];
-  await pipeline(
-    stream,
-    new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        parts.push(chunk);
-        cb();
-      },
-    }),
-  );
-  return Buffer.concat(parts).toString('utf8');
-}
+import { readAll } from './helpers/streams.js';
 
 /** A throw-away HTTP server for what the fake cannot show: request headers, silence, stalls. */
 async function rawServer(

@@ -1,5 +1,5 @@
 import { hashString } from './hashing.js';
-import type { ValueSpec } from './value-specs.js';
+import { bool, duration, label, ROW_ID, ROW_TIME, team, teammate, timeAfter, type ValueSpec } from './value-specs.js';
 import { AWAY_REASONS, COUNTRY_CODES, LANGUAGES, REMARKS, TICKET_DESCRIPTIONS, TICKET_TITLES } from './value-pools.js';
 
 /**
@@ -49,19 +49,6 @@ const ID_BASE = {
 
 const CHANNELS = ['Chat', 'Chat', 'Email', 'Email', 'Phone call', 'SMS', 'WhatsApp'];
 const STATES = ['Open', 'Closed', 'Snoozed'];
-const ROW_ID: ValueSpec = { kind: 'rowId' };
-const ROW_TIME: ValueSpec = { kind: 'rowTime' };
-const label = (values: readonly string[], nullRate = 0): ValueSpec => ({ kind: 'label', values, nullRate });
-const duration = (maxSeconds: number, nullRate: number, decimals = true): ValueSpec => ({
-  kind: 'duration',
-  maxSeconds,
-  nullRate,
-  decimals,
-});
-const timeAfter = (maxSeconds: number, nullRate: number): ValueSpec => ({ kind: 'timeAfter', maxSeconds, nullRate });
-const team = (part: 'name' | 'rawId'): ValueSpec => ({ kind: 'team', part, unassignedRate: 0.2 });
-const teammate = (part: 'name' | 'rawId', nullRate = 0.15): ValueSpec => ({ kind: 'teammate', part, nullRate });
-const bool = (trueRate: number): ValueSpec => ({ kind: 'boolean', trueRate });
 const conversationRef: ValueSpec = { kind: 'refId', base: ID_BASE.conversation };
 
 function conversationDataset(): DatasetDef {

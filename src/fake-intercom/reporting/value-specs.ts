@@ -32,6 +32,21 @@ export type ValueSpec =
   | { kind: 'url'; template: string };
 
 /** Everything a value may depend on. Values of one row depend on nothing else. */
+/** Short constructors for the catalogue's attribute specs. */
+export const ROW_ID: ValueSpec = { kind: 'rowId' };
+export const ROW_TIME: ValueSpec = { kind: 'rowTime' };
+export const label = (values: readonly string[], nullRate = 0): ValueSpec => ({ kind: 'label', values, nullRate });
+export const duration = (maxSeconds: number, nullRate: number, decimals = true): ValueSpec => ({
+  kind: 'duration',
+  maxSeconds,
+  nullRate,
+  decimals,
+});
+export const timeAfter = (maxSeconds: number, nullRate: number): ValueSpec => ({ kind: 'timeAfter', maxSeconds, nullRate });
+export const team = (part: 'name' | 'rawId'): ValueSpec => ({ kind: 'team', part, unassignedRate: 0.2 });
+export const teammate = (part: 'name' | 'rawId', nullRate = 0.15): ValueSpec => ({ kind: 'teammate', part, nullRate });
+export const bool = (trueRate: number): ValueSpec => ({ kind: 'boolean', trueRate });
+
 export interface RowContext {
   /** Unix seconds of the row's default time attribute. */
   time: number;
