@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Companies } from './companies/companies.js';
 import type { ScrollFailureRule, ScrollStats } from './companies/scroll-sessions.js';
 import { meRoutes } from './me/me-route.js';
-import { resolveOptions, type DownloadEncoding, type FakeIntercomOptions, type ResolvedOptions } from './options.js';
+import { resolveOptions, resolveTimestampZone, type DownloadEncoding, type FakeIntercomOptions, type ResolvedOptions } from './options.js';
 import type { ExpectedRowsOptions, NewAttribute } from './reporting/reporting-export.js';
 import { ReportingExport } from './reporting/reporting-export.js';
 import { FakeClock } from './server/clock.js';
@@ -142,6 +142,11 @@ export class FakeIntercom {
 
   setBom(on: boolean): void {
     this.options.exportSettings.bom = on;
+  }
+
+  /** Zone of the CSV timestamps of jobs enqueued from now on: `UTC`, `workspace` or an IANA zone. */
+  setTimestampZone(zone: string): void {
+    this.options.exportSettings.timestampZone = resolveTimestampZone(zone, this.options.workspace.timezone);
   }
 
   /** Toggle noDataMode: zero-row jobs report `no_data` instead of `complete`. */

@@ -28,6 +28,11 @@ export interface FakeIntercomOptions {
     strictIds?: boolean;
     rowsPerDay?: number;
     noDataMode?: boolean;
+    /**
+     * Zone of the CSV's `YYYY-MM-DD HH:MM:SS` timestamps (brief §10 leaves it open): `UTC` (default),
+     * `workspace` (the `/me` timezone) or any IANA zone.
+     */
+    timestampZone?: string;
   };
   /** Companies (brief §5): fixtures and the scroll's rules. */
   companies?: {
@@ -66,6 +71,8 @@ export interface ExportSettings {
   strictIds: boolean;
   rowsPerDay: number;
   noDataMode: boolean;
+  /** Resolved IANA zone (never `workspace`). */
+  timestampZone: string;
 }
 
 export interface CompanySettings {
@@ -117,6 +124,7 @@ export function resolveOptions(options: FakeIntercomOptions = {}): ResolvedOptio
   if (!Number.isInteger(rowsPerDay) || rowsPerDay < 1 || rowsPerDay > MAX_ROWS_PER_DAY) {
     throw new Error(`export.rowsPerDay must be an integer between 1 and ${MAX_ROWS_PER_DAY}, got ${rowsPerDay}`);
   }
+  const workspaceTimezone = options.workspace?.timezone ?? 'UTC';
   const tokens = options.tokens ?? ['fake-token'];
   if (tokens.length === 0) throw new Error('tokens must contain at least one token');
   return {
@@ -128,7 +136,7 @@ export function resolveOptions(options: FakeIntercomOptions = {}): ResolvedOptio
       idCode: options.workspace?.idCode ?? 'fakews01',
       name: options.workspace?.name ?? 'Fake Workspace',
       region: options.workspace?.region ?? 'US',
-      timezone: options.workspace?.timezone ?? 'UTC',
+      timezone: workspaceTimezone,
     },
     defaultVersion: options.defaultVersion ?? '2.14',
     now: options.now ?? Date.now,
@@ -149,12 +157,24 @@ export function resolveOptions(options: FakeIntercomOptions = {}): ResolvedOptio
       strictIds: exp.strictIds ?? false,
       rowsPerDay,
       noDataMode: exp.noDataMode ?? false,
+      timestampZone: resolveTimestampZone(exp.timestampZone ?? 'UTC', workspaceTimezone),
     },
     companies: resolveCompanies(options.companies),
     tickets: resolveTickets(options.tickets),
     publicUrl: options.publicUrl?.replace(/\/+$/, ''),
     logger: options.logger ?? silentLogger(),
   };
+}
+
+/** `workspace` → the workspace's zone; anything else must be an IANA zone. */
+export function resolveTimestampZone(zone: string, workspaceTimezone: string): string {
+  const resolved = zone === 'workspace' ? workspaceTimezone : zone;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: resolved });
+  } catch {
+    throw new Error(`export.timestampZone must be UTC, workspace or an IANA zone, got ${JSON.stringify(zone)}`);
+  }
+  return resolved;
 }
 
 function resolveCompanies(options: FakeIntercomOptions['companies'] = {}): CompanySettings {

@@ -65,6 +65,7 @@ export class DatasetData {
       includeRowsWithoutUserReply: includesConversationsWithoutUserReply(apiVersion),
       generator: { seed: this.seed, rowsPerDay: this.settings.rowsPerDay, revision: this.revision },
       workspaceId: this.workspaceId,
+      timestampZone: this.settings.timestampZone,
       ...(fixedRows === undefined ? {} : { fixedRows }),
     };
   }

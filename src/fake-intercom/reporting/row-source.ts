@@ -22,6 +22,8 @@ export interface RowSelection {
   includeRowsWithoutUserReply: boolean;
   generator: GeneratorSettings;
   workspaceId: string;
+  /** IANA zone of the CSV's timestamp text (resolved: never `workspace`). */
+  timestampZone: string;
   /** When set, these rows replace the generated ones. */
   fixedRows?: readonly FixedRow[];
 }
@@ -52,6 +54,7 @@ export function* selectRows(selection: RowSelection): Generator<RowValues> {
         rowsPerDay: generator.rowsPerDay,
         valueSeed: row.valueSeed,
         workspaceId: selection.workspaceId,
+        zone: selection.timestampZone,
       };
       yield selection.attributes.map((attr) => generateValue(attr.value, attr.hashKey, context));
     }

@@ -58,6 +58,8 @@ export interface RowContext {
   /** Seed of this row's values; changes when a data revision modifies the row. */
   valueSeed: number;
   workspaceId: string;
+  /** IANA zone the CSV's timestamps are written in. */
+  zone: string;
 }
 
 /** Row ids are `base + day * ROW_ID_DAY_STRIDE + index`; well inside 2^53 for any realistic day. */
@@ -72,11 +74,11 @@ export function generateValue(spec: ValueSpec, attributeHash: number, row: RowCo
     case 'rowId':
       return String(row.rowId);
     case 'rowTime':
-      return formatTimestamp(row.time);
+      return formatTimestamp(row.time, row.zone);
     case 'refId':
       return String(spec.base + row.day * ROW_ID_DAY_STRIDE + intBetween(h, 0, row.rowsPerDay - 1));
     case 'timeAfter':
-      return isNull(h, spec.nullRate) ? null : formatTimestamp(row.time + intBetween(h, 1, spec.maxSeconds));
+      return isNull(h, spec.nullRate) ? null : formatTimestamp(row.time + intBetween(h, 1, spec.maxSeconds), row.zone);
     case 'duration':
       return isNull(h, spec.nullRate) ? null : formatDuration(h, spec.maxSeconds, spec.decimals);
     case 'count':
