@@ -38,8 +38,11 @@ export interface Config {
     excludeDatasets: string[];
     /** Per-dataset attribute ids to request instead of all of them. */
     attributeOverrides: Record<string, string[]>;
-    /** How CSV timestamps without zone are read. Default `UTC`. */
-    timestampTimezone: string;
+    /**
+     * Zone the export's zone-less `YYYY-MM-DD HH:MM:SS` timestamps are read in: `auto` (default)
+     * detects it per dataset among UTC and the workspace's zone (from `/me`); an IANA zone forces it.
+     */
+    timestampTimezone: 'auto' | string;
     /** Reporting data retention, days; earlier starts are clamped with a warning. Default 730. */
     retentionDays: number;
     /** Most unfinished Intercom export jobs across all processes; Intercom allows 5. Default 5. */
@@ -176,13 +179,14 @@ export function loadConfig(env: Env = process.env, overrides: Env = {}): Config 
     problems.push(`ETL_TICKETS_OVERLAP: ${(err as Error).message}`);
   }
 
-  const timestampTimezone = str('ETL_TIMESTAMP_TIMEZONE', 'UTC');
+  const timestampRaw = str('ETL_TIMESTAMP_TIMEZONE', 'auto');
+  const timestampTimezone = timestampRaw.toLowerCase() === 'auto' ? 'auto' : timestampRaw;
+  if (timestampTimezone !== 'auto' && !isValidTimezone(timestampTimezone)) {
+    problems.push(`ETL_TIMESTAMP_TIMEZONE=${JSON.stringify(timestampRaw)} must be auto or an IANA time zone (e.g. UTC, Europe/Berlin).`);
+  }
   const scheduleTimezone = str('ETL_SCHEDULE_TIMEZONE', 'UTC');
-  for (const [name, tz] of [
-    ['ETL_TIMESTAMP_TIMEZONE', timestampTimezone],
-    ['ETL_SCHEDULE_TIMEZONE', scheduleTimezone],
-  ] as const) {
-    if (!isValidTimezone(tz)) problems.push(`${name}=${JSON.stringify(tz)} is not an IANA time zone (e.g. UTC, Europe/Berlin).`);
+  if (!isValidTimezone(scheduleTimezone)) {
+    problems.push(`ETL_SCHEDULE_TIMEZONE=${JSON.stringify(scheduleTimezone)} is not an IANA time zone (e.g. UTC, Europe/Berlin).`);
   }
   const cron = str('ETL_SCHEDULE_CRON', '30 2 * * *');
   if (!/^(\S+\s+){4,5}\S+$/.test(cron)) problems.push(`ETL_SCHEDULE_CRON=${JSON.stringify(cron)} must be a cron pattern of 5 or 6 fields.`);

@@ -16,7 +16,7 @@ describe('configuration', () => {
       lookbackDays: 3,
       maxUnfinishedExports: 5,
       retentionDays: 730,
-      timestampTimezone: 'UTC',
+      timestampTimezone: 'auto',
     });
     expect(c.schedule).toMatchObject({ cron: '30 2 * * *', timezone: 'UTC', enabled: true });
     expect(Object.isFrozen(c.reports)).toBe(true);

@@ -169,7 +169,8 @@ describe('report loader (sink conformance)', () => {
     const key = { datasetId: 'sample', window: { start: D1, end: D1 + DAY } };
     await planWindows(env.ctx.pool, 'sample', [key.window], ['item_id'], 'h', false);
     await load(`${HEADER}1,2026-03-01 00:00:00,a,1,1\n`, key.window, 0, {
-      onLoaded: (client, rows) => recordLoaded(client, key, rows, 10, 5),
+      onLoaded: (client, rows, zone) =>
+        recordLoaded(client, key, { rows, bytes: 10, loadMs: 5, timestampZone: zone, timestampCheck: 'fits', timestampFlag: null }),
     });
     const row = await getWindow(env.ctx.pool, key);
     expect(row).toMatchObject({ status: 'loaded', rowsLoaded: 1, bytesDownloaded: 10 });

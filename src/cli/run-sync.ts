@@ -54,6 +54,7 @@ export async function runSync(
   const plan = request.reports ? await planReportExports(ctx, request.reports) : null;
   if (plan) {
     for (const w of plan.warnings) say(`warning: ${w}`);
+    for (const w of plan.widened) say(`note: ${w}`);
     const datasetCount = new Set(plan.windows.map((w) => w.datasetId)).size;
     say(
       `Queued ${plan.windows.length} window(s) of ${datasetCount} dataset(s)${plan.skipped ? `; ${plan.skipped} already loaded, skipped` : ''}.`,

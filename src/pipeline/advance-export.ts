@@ -7,6 +7,7 @@ import { loadReportWindow } from '../sinks/report-loader.js';
 import * as ledger from './export-ledger.js';
 import { windowJobId as jobId } from './export-ledger.js';
 import { formatWindow, toIntercomBounds } from './time-windows.js';
+import { settleWindowZone, zoneToRead, type ZoneSettings } from './timestamp-zones.js';
 
 export type AdvanceResult = { outcome: 'loaded'; rows: number } | { outcome: 'skipped'; reason: string };
 
@@ -100,6 +101,7 @@ export async function advanceExportWindow(ctx: AppContext, key: ledger.WindowKey
 
     await ledger.recordIntercomStatus(ctx.pool, key, status.status, 'loading');
     const started = Date.now();
+    const zones: ZoneSettings = { configured: cfg.timestampTimezone, workspaceZone: me.timezone };
     let compressedBytes: () => number = () => 0;
     try {
       const result = await loadReportWindow(ctx.pool, ctx.config.pgSchema, {
@@ -107,7 +109,7 @@ export async function advanceExportWindow(ctx: AppContext, key: ledger.WindowKey
         columns,
         window: key.window,
         intercomJobId,
-        timestampTimezone: cfg.timestampTimezone,
+        timestampTimezone: (client) => zoneToRead(client, zones, key.datasetId),
         openCsv:
           phase === 'no_data'
             ? null
@@ -116,7 +118,17 @@ export async function advanceExportWindow(ctx: AppContext, key: ledger.WindowKey
                 compressedBytes = download.compressedBytes;
                 return download.stream;
               },
-        onLoaded: (client, rows) => ledger.recordLoaded(client, key, rows, compressedBytes(), Date.now() - started),
+        onLoaded: async (client, rows, readZone) => {
+          const ts = await settleWindowZone(client, zones, dataset, key, readZone, log);
+          await ledger.recordLoaded(client, key, {
+            rows,
+            bytes: compressedBytes(),
+            loadMs: Date.now() - started,
+            timestampZone: ts.zone,
+            timestampCheck: ts.check,
+            timestampFlag: ts.flag,
+          });
+        },
       });
       log.info({ rows: result.rows, bytes: compressedBytes(), ms: Date.now() - started, widened: result.widened }, 'window loaded');
       return { outcome: 'loaded', rows: result.rows };

@@ -10,6 +10,9 @@ import { compactIso, type TimeWindow } from './time-windows.js';
 export type WindowStatus = 'queued' | 'exporting' | 'loading' | 'loaded' | 'failed';
 export const TERMINAL_STATUSES: readonly WindowStatus[] = ['loaded', 'failed'];
 
+/** How a window's rows fit it in the zone they were read in (see src/pipeline/timestamp-zones.ts). */
+export type TimestampCheck = 'fits' | 'ambiguous' | 'no_fit' | 'empty';
+
 export interface WindowKey {
   datasetId: string;
   window: TimeWindow;
@@ -118,6 +121,17 @@ export async function planWindows(
   return windows.map((w) => touched.get(w.start)).filter((r): r is LedgerRow => r !== undefined);
 }
 
+/** The span of every window ever loaded (its rows may be in the table) that overlaps `range`; null if none. */
+export async function loadedWindowsSpan(db: Db, datasetId: string, range: TimeWindow): Promise<TimeWindow | null> {
+  const { rows } = await db.query<{ start: Date | null; end: Date | null }>(
+    `SELECT min(window_start) AS start, max(window_end) AS end FROM etl_export_windows
+      WHERE dataset_id = $1 AND loaded_at IS NOT NULL AND window_start < $3 AND window_end > $2`,
+    [datasetId, new Date(range.start), new Date(range.end)],
+  );
+  const r = rows[0];
+  return r?.start && r.end ? { start: r.start.getTime(), end: r.end.getTime() } : null;
+}
+
 export async function getWindow(db: Db, key: WindowKey): Promise<LedgerRow | null> {
   const { rows } = await db.query<DbRow>(`SELECT * FROM etl_export_windows WHERE ${KEY_WHERE}`, keyParams(key));
   return rows[0] ? fromDb(rows[0]) : null;
@@ -168,11 +182,45 @@ export async function forgetIntercomJob(db: Db, key: WindowKey, reason: string, 
   return rows[0] ? fromDb(rows[0]) : null;
 }
 
-export async function recordLoaded(db: Db, key: WindowKey, rowsLoaded: number, bytes: number | null, loadMs: number): Promise<void> {
+export interface LoadedWindow {
+  rows: number;
+  bytes: number | null;
+  loadMs: number;
+  /** Zone the rows' timestamps were read in, and how they fit the window there. */
+  timestampZone: string;
+  timestampCheck: TimestampCheck;
+  /** Why the rows fit no candidate zone; null when they fit. */
+  timestampFlag: string | null;
+}
+
+export async function recordLoaded(db: Db, key: WindowKey, w: LoadedWindow): Promise<void> {
   await db.query(
     `UPDATE etl_export_windows SET status = 'loaded', rows_loaded = $4, bytes_downloaded = $5, load_ms = $6, loaded_at = now(),
-            error = NULL, updated_at = now() WHERE ${KEY_WHERE}`,
-    [...keyParams(key), rowsLoaded, bytes, loadMs],
+            timestamp_zone = $7, timestamp_check = $8, timestamp_flag = $9, error = NULL, updated_at = now() WHERE ${KEY_WHERE}`,
+    [...keyParams(key), w.rows, w.bytes, w.loadMs, w.timestampZone, w.timestampCheck, w.timestampFlag],
+  );
+}
+
+/** Loaded windows whose rows fitted several zones and were read in another zone than `zone`. */
+export async function ambiguousZoneWindows(db: Db, datasetId: string, zone: string): Promise<Array<WindowKey & { timestampZone: string }>> {
+  const { rows } = await db.query<{ window_start: Date; window_end: Date; timestamp_zone: string }>(
+    `SELECT window_start, window_end, timestamp_zone FROM etl_export_windows
+      WHERE dataset_id = $1 AND status = 'loaded' AND timestamp_check = 'ambiguous' AND timestamp_zone <> $2`,
+    [datasetId, zone],
+  );
+  return rows.map((r) => ({
+    datasetId,
+    window: { start: r.window_start.getTime(), end: r.window_end.getTime() },
+    timestampZone: r.timestamp_zone,
+  }));
+}
+
+/** Once a dataset's zone is known, its ambiguous windows are read in it (after re-reading their rows). */
+export async function settleAmbiguousZones(db: Db, datasetId: string, zone: string): Promise<void> {
+  await db.query(
+    `UPDATE etl_export_windows SET timestamp_zone = $2, timestamp_check = 'fits', updated_at = now()
+      WHERE dataset_id = $1 AND status = 'loaded' AND timestamp_check = 'ambiguous'`,
+    [datasetId, zone],
   );
 }
 

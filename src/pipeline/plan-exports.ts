@@ -5,7 +5,7 @@ import { exportWindowJob, exportWindowJobOptions, exportWindowPayload } from '..
 import { columnsForRequest, requestIdOf, syncCatalogue, type ReportDataset } from '../sinks/report-catalogue.js';
 import * as ledger from './export-ledger.js';
 import { retryTransient } from './retry-transient.js';
-import { DAY_MS, isoDay, splitIntoWindows, startOfUtcDay, type TimeWindow } from './time-windows.js';
+import { DAY_MS, formatWindow, isoDay, splitIntoWindows, startOfUtcDay, type TimeWindow } from './time-windows.js';
 
 export interface PlanRequest {
   /** Datasets to export; empty or absent: every dataset allowed by ETL_DATASETS / ETL_EXCLUDE_DATASETS. */
@@ -25,6 +25,8 @@ export interface Plan {
   /** Windows left alone because they were loaded (onlyMissing). */
   skipped: number;
   warnings: string[];
+  /** Ranges widened to whole previously loaded windows, one sentence each (for the summary). */
+  widened: string[];
   datasets: ReportDataset[];
 }
 
@@ -47,10 +49,18 @@ export async function planReportExports(ctx: AppContext, req: PlanRequest): Prom
   const retentionStart = startOfUtcDay(now) - (cfg.retentionDays - 1) * DAY_MS;
   const warnings: string[] = [];
   const windows: ledger.WindowKey[] = [];
+  const widened: string[] = [];
   let skipped = 0;
 
   for (const ds of datasets) {
     let range = req.mode === 'backfill' ? req.range! : await nightlyRange(ctx, ds.datasetId, now);
+    const whole = await widenToLoadedWindows(ctx, ds.datasetId, range);
+    if (whole.start !== range.start || whole.end !== range.end) {
+      widened.push(
+        `${ds.datasetId}: re-exporting ${formatWindow(whole)} instead of ${formatWindow(range)}, so that windows loaded before with another layout are replaced whole.`,
+      );
+      range = whole;
+    }
     if (range.start < retentionStart) {
       warnings.push(
         `${ds.datasetId}: start ${isoDay(range.start)} is before Intercom's ${cfg.retentionDays}-day reporting retention; starting at ${isoDay(retentionStart)} instead.`,
@@ -68,7 +78,26 @@ export async function planReportExports(ctx: AppContext, req: PlanRequest): Prom
     windows.push(...toRun.map((r) => ({ datasetId: r.datasetId, window: r.window })));
   }
   for (const w of warnings) ctx.log.warn(w);
-  return { windows, skipped, warnings, datasets };
+  return { windows, skipped, warnings, widened, datasets };
+}
+
+/** Widening steps at most; each step takes in the loaded windows sticking out of the range so far. */
+const MAX_WIDENING_STEPS = 20;
+
+/**
+ * The range grown to whole previously loaded windows: a window loaded before with another layout
+ * that sticks out of the range is re-exported entirely. The loader replaces rows of a partly
+ * overlapped window by their time value; re-exporting all of it means that no row can be removed
+ * that the plan does not bring back, even if a value was read in the wrong zone.
+ */
+async function widenToLoadedWindows(ctx: AppContext, datasetId: string, range: TimeWindow): Promise<TimeWindow> {
+  let current = range;
+  for (let step = 0; step < MAX_WIDENING_STEPS; step++) {
+    const next = await ledger.loadedWindowsSpan(ctx.pool, datasetId, current);
+    if (!next || (next.start >= current.start && next.end <= current.end)) return current;
+    current = { start: Math.min(current.start, next.start), end: Math.max(current.end, next.end) };
+  }
+  return current;
 }
 
 /** Adds the windows' jobs; a job already in Redis is left as it is (same id). Also used to heal. */

@@ -20,6 +20,9 @@ export interface ReportDataset {
   name: string;
   tableName: string;
   defaultTimeAttributeId: string;
+  /** Zone the export's timestamps are read in, once detected (or configured); null before. */
+  timestampZone: string | null;
+  timestampZoneSource: 'detected' | 'configured' | null;
   columns: ReportColumn[];
 }
 
@@ -91,7 +94,8 @@ async function syncDataset(pool: pg.Pool, schema: string, ds: Dataset): Promise<
       }
       const columnName = uniqueName(attr.id, taken);
       taken.add(columnName);
-      const type = guessColumnType(attr.id, attr.qualifiedId);
+      // The time attribute decides which window a row belongs to: it is a timestamp, never a guess.
+      const type = attr.id === ds.defaultTimeAttributeId ? 'timestamptz' : guessColumnType(attr.id, attr.qualifiedId);
       await client.query(`ALTER TABLE ${quoteIdent(tableName)} ADD COLUMN IF NOT EXISTS ${quoteIdent(columnName)} ${type}`);
       await client.query(
         `INSERT INTO etl_attributes (dataset_id, column_name, attribute_id, qualified_id, name, column_type, position)
@@ -104,13 +108,50 @@ async function syncDataset(pool: pg.Pool, schema: string, ds: Dataset): Promise<
       [ds.id, ds.defaultTimeAttributeId],
     );
     const tc = timeCol.rows[0];
-    if (tc && tc.column_type === 'timestamptz') {
+    if (tc && tc.column_type !== 'timestamptz') await makeTimestamp(client, ds.id, tableName, tc.column_name);
+    if (tc) {
       await client.query(
         `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${tableName.slice(0, 50)}_time`)} ON ${quoteIdent(tableName)} (${quoteIdent(tc.column_name)})`,
       );
     }
     return (await loadReportDataset(client, ds.id))!;
   });
+}
+
+/**
+ * Tables made before the time attribute was always a timestamp may hold it as numeric or text (a
+ * wrong guess, then widened). Convert it when every value reads as a timestamp; otherwise leave it
+ * (the loader then fails such windows with the offending value) — never lose a value.
+ */
+async function makeTimestamp(client: pg.PoolClient, datasetId: string, tableName: string, columnName: string): Promise<void> {
+  const col = quoteIdent(columnName);
+  await client.query('SAVEPOINT make_timestamp');
+  try {
+    await client.query(`SET LOCAL TimeZone = 'UTC'`);
+    await client.query(
+      `ALTER TABLE ${quoteIdent(tableName)} ALTER COLUMN ${col} TYPE timestamptz USING NULLIF(${col}::text, '')::timestamptz`,
+    );
+    await client.query(`UPDATE etl_attributes SET column_type = 'timestamptz' WHERE dataset_id = $1 AND column_name = $2`, [
+      datasetId,
+      columnName,
+    ]);
+    await client.query('RELEASE SAVEPOINT make_timestamp');
+  } catch {
+    await client.query('ROLLBACK TO SAVEPOINT make_timestamp');
+  }
+}
+
+/** Records the zone a dataset's timestamps are in (inside the load transaction that found it). */
+export async function recordTimestampZone(
+  db: pg.Pool | pg.PoolClient,
+  datasetId: string,
+  zone: string,
+  source: 'detected' | 'configured',
+): Promise<void> {
+  await db.query(
+    `UPDATE etl_datasets SET timestamp_zone = $2, timestamp_zone_source = $3, timestamp_zone_at = now() WHERE dataset_id = $1`,
+    [datasetId, zone, source],
+  );
 }
 
 /** The catalogue entry of one dataset, or null when it was never seen. */
@@ -120,8 +161,13 @@ export async function loadReportDataset(db: pg.Pool | pg.PoolClient, datasetId: 
     name: string;
     table_name: string;
     default_time_attribute_id: string;
-    last_seen_at: Date;
-  }>('SELECT dataset_id, name, table_name, default_time_attribute_id, last_seen_at FROM etl_datasets WHERE dataset_id = $1', [datasetId]);
+    timestamp_zone: string | null;
+    timestamp_zone_source: 'detected' | 'configured' | null;
+  }>(
+    `SELECT dataset_id, name, table_name, default_time_attribute_id, timestamp_zone, timestamp_zone_source
+       FROM etl_datasets WHERE dataset_id = $1`,
+    [datasetId],
+  );
   const d = ds.rows[0];
   if (!d) return null;
   const cols = await db.query<{
@@ -142,6 +188,8 @@ export async function loadReportDataset(db: pg.Pool | pg.PoolClient, datasetId: 
     name: d.name,
     tableName: d.table_name,
     defaultTimeAttributeId: d.default_time_attribute_id,
+    timestampZone: d.timestamp_zone,
+    timestampZoneSource: d.timestamp_zone_source,
     columns: cols.rows.map((r) => ({
       columnName: r.column_name,
       attributeId: r.attribute_id,

@@ -7,6 +7,7 @@ import { quoteIdent, quoteLiteral, withClient } from '../db/pool.js';
 import type { TimeWindow } from '../pipeline/time-windows.js';
 import { peekCsvHeader } from './csv-header.js';
 import { reportTableLockKey, type ReportColumn, type ReportDataset } from './report-catalogue.js';
+import { timeColumn } from './timestamp-zone.js';
 
 export interface LoadWindowRequest {
   dataset: ReportDataset;
@@ -14,12 +15,18 @@ export interface LoadWindowRequest {
   columns: ReportColumn[];
   window: TimeWindow;
   intercomJobId: string | null;
-  /** Zone that timestamp strings without offset are read in. */
-  timestampTimezone: string;
+  /**
+   * Zone that timestamp strings without offset are read in; a function is asked inside the load
+   * transaction, once the table's lock is held (so it sees what the previous load decided).
+   */
+  timestampTimezone: string | ((client: pg.PoolClient) => Promise<string>);
   /** Opens the (decoded) CSV. Called again after a column had to be widened. Null: no data. */
   openCsv: (() => Promise<Readable>) | null;
-  /** Runs inside the load transaction, after the rows are in: the ledger update commits with them. */
-  onLoaded?: (client: pg.PoolClient, rows: number) => Promise<void>;
+  /**
+   * Runs inside the load transaction, after the rows are in (read in `timestampZone`): checks and
+   * ledger updates commit with them, and a throw rolls the whole window back.
+   */
+  onLoaded?: (client: pg.PoolClient, rows: number, timestampZone: string) => Promise<void>;
 }
 
 export interface LoadWindowResult {
@@ -46,6 +53,7 @@ export async function loadReportWindow(pool: pg.Pool, schema: string, req: LoadW
     } catch (err) {
       const column = typeErrorColumn(err, req);
       if (!column || widened.includes(column.columnName)) throw err;
+      if (column.attributeId === req.dataset.defaultTimeAttributeId) throw unparseableTime(err, req, column);
       await widenColumn(pool, schema, req.dataset, column);
       column.columnType = 'text';
       widened.push(column.columnName);
@@ -69,13 +77,14 @@ async function loadOnce(pool: pg.Pool, schema: string, req: LoadWindowRequest): 
           peeked.stream.destroy();
         }
       }
-      await client.query(`SET LOCAL TimeZone = ${quoteLiteral(req.timestampTimezone)}`);
       await client.query(
         `SELECT set_config('intercom_etl.window_start', $1, true), set_config('intercom_etl.window_end', $2, true),
                 set_config('intercom_etl.intercom_job_id', $3, true)`,
         [new Date(window.start).toISOString(), new Date(window.end).toISOString(), req.intercomJobId ?? ''],
       );
       await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [reportTableLockKey(schema, dataset.tableName)]);
+      const zone = typeof req.timestampTimezone === 'string' ? req.timestampTimezone : await req.timestampTimezone(client);
+      await client.query(`SET LOCAL TimeZone = ${quoteLiteral(zone)}`);
       await deleteWindowRows(client, dataset, window);
       let rows = 0;
       if (body) {
@@ -87,7 +96,7 @@ async function loadOnce(pool: pg.Pool, schema: string, req: LoadWindowRequest): 
         await pipeline(body, copy);
         rows = copy.rowCount;
       }
-      await req.onLoaded?.(client, rows);
+      await req.onLoaded?.(client, rows, zone);
       await client.query('COMMIT');
       return rows;
     } catch (err) {
@@ -99,17 +108,36 @@ async function loadOnce(pool: pg.Pool, schema: string, req: LoadWindowRequest): 
 }
 
 /**
- * A window owns the rows whose time attribute falls inside it, plus any row that was loaded by a
- * window lying inside it (rows whose time value is missing or outside their own window). So a
- * re-export replaces exactly its range whatever window sizes loaded it before.
+ * The rows a re-export of `window` brings back, and so replaces:
+ * - every row loaded by a window lying inside it (whatever its time value, even none);
+ * - a row loaded by a window that only partly overlaps it (the window layout changed) when its time
+ *   value — a true instant, read in the detected zone — falls inside it.
+ * A row loaded by a window that does not overlap this one is never deleted, even when its time value
+ * says otherwise: that value may have been read in the wrong zone, and this export will not bring
+ * the row back. (The planner widens a range to whole loaded windows, so a partly overlapped window
+ * is always re-exported completely.)
  */
 async function deleteWindowRows(client: pg.PoolClient, dataset: ReportDataset, window: TimeWindow): Promise<void> {
-  const timeCol = dataset.columns.find((c) => c.attributeId === dataset.defaultTimeAttributeId && c.columnType === 'timestamptz');
-  const byTime = timeCol ? `(${quoteIdent(timeCol.columnName)} >= $1 AND ${quoteIdent(timeCol.columnName)} < $2) OR ` : '';
-  await client.query(`DELETE FROM ${quoteIdent(dataset.tableName)} WHERE ${byTime}(_window_start >= $1 AND _window_end <= $2)`, [
+  const col = timeColumn(dataset);
+  const t = col ? quoteIdent(col.columnName) : null;
+  const partly = t ? ` OR (_window_start < $2 AND _window_end > $1 AND ${t} >= $1 AND ${t} < $2)` : '';
+  await client.query(`DELETE FROM ${quoteIdent(dataset.tableName)} WHERE (_window_start >= $1 AND _window_end <= $2)${partly}`, [
     new Date(window.start),
     new Date(window.end),
   ]);
+}
+
+/** The time attribute is never widened to text: a value that is not a timestamp fails the window. */
+function unparseableTime(err: unknown, req: LoadWindowRequest, column: ReportColumn): FatalError {
+  const where = (err as { where?: string }).where ?? '';
+  const line = /line (\d+)/.exec(where)?.[1];
+  const value = /column [^:]+: (.*)$/m.exec(where)?.[1] ?? '(unknown)';
+  return new FatalError(
+    `Dataset ${req.dataset.datasetId}: the time attribute ${column.attributeId} (column ${column.columnName}) has a value that is not a ` +
+      `timestamp${line ? ` at line ${line} of the CSV` : ''}: ${value}. Nothing was loaded for this window; rows are assigned to windows ` +
+      `by this attribute, so it is never loaded as text. Re-run the window; if Intercom keeps sending this value, report it.`,
+    { code: 'bad_time_value', cause: err },
+  );
 }
 
 /** Header fields must be the requested attributes' plain ids, in order (a `prefix.id` form is accepted too). */
