@@ -1,6 +1,7 @@
 import type { AppContext } from '../context.js';
 import { connectIntercom } from '../context.js';
 import { describeError } from '../errors.js';
+import { candidateZones } from '../pipeline/timestamp-zones.js';
 import { EXIT_FAILED, EXIT_OK } from './command-runner.js';
 
 interface Verdict {
@@ -40,6 +41,23 @@ export async function checkCommand(ctx: AppContext): Promise<number> {
       .then((r) => `${r.rows[0]?.n} migration(s) applied`)
       .catch(() => 'not migrated yet: run `intercom-etl migrate`');
     return `PostgreSQL ${version}; schema "${ctx.config.pgSchema}": ${mig}`;
+  });
+  await probe('Timestamps', async () => {
+    const configured = ctx.config.reports.timestampTimezone;
+    if (configured !== 'auto') return `ETL_TIMESTAMP_TIMEZONE=${configured}: CSV timestamps are read in ${configured}`;
+    const candidates = candidateZones({ configured, workspaceZone: ctx.workspace?.timezone ?? '' }).join(' or ');
+    const { rows } = await ctx.pool
+      .query<{ dataset_id: string; timestamp_zone: string | null }>(
+        'SELECT dataset_id, timestamp_zone FROM etl_datasets ORDER BY dataset_id',
+      )
+      .catch(() => ({ rows: [] as Array<{ dataset_id: string; timestamp_zone: string | null }> }));
+    const detected = rows.filter((r) => r.timestamp_zone).map((r) => `${r.dataset_id} ${r.timestamp_zone}`);
+    const pending = rows.filter((r) => !r.timestamp_zone).length;
+    return (
+      `ETL_TIMESTAMP_TIMEZONE=auto: detected per dataset among ${candidates}; ` +
+      (detected.length > 0 ? `detected: ${detected.join(', ')}` : 'none detected yet') +
+      (pending > 0 ? `; ${pending} dataset(s) not yet detected (detected on their first loaded window)` : '')
+    );
   });
   await probe('Redis', async () => {
     const info = await ctx.redis.info('server');

@@ -28,10 +28,15 @@ export async function datasetsCommand(ctx: AppContext, opts: { json?: boolean })
   return EXIT_OK;
 }
 
+/** `Europe/Berlin (detected)`, `UTC (configured)`, or `not yet detected`. */
+function zoneLabel(s: { timestampZone: string | null; timestampZoneSource: string | null }): string {
+  return s.timestampZone ? `${s.timestampZone} (${s.timestampZoneSource})` : 'not yet detected';
+}
+
 /** `status`: reporting windows per dataset, then companies and tickets. */
 export async function statusCommand(ctx: AppContext, opts: { json?: boolean }): Promise<number> {
   await migrate(ctx.pool, ctx.config.pgSchema);
-  const [reports, entities] = await Promise.all([reportStatus(ctx.pool), entityStatus(ctx.pool)]);
+  const [reports, entities] = await Promise.all([reportStatus(ctx.pool, ctx.config.reports.timestampTimezone), entityStatus(ctx.pool)]);
   if (opts.json) {
     process.stdout.write(`${JSON.stringify({ reports, entities }, null, 2)}\n`);
     return EXIT_OK;
@@ -41,12 +46,15 @@ export async function statusCommand(ctx: AppContext, opts: { json?: boolean }): 
   if (reports.length === 0) out.push(`No reporting data loaded yet in schema "${ctx.config.pgSchema}".`);
   else {
     out.push(
-      `${pad('dataset', 34)}${pad('table', 38)}${pad('loaded', 8)}${pad('pending', 9)}${pad('failed', 8)}${pad('loaded through', 18)}${pad('last load', 18)}rows`,
+      `${pad('dataset', 34)}${pad('table', 38)}${pad('loaded', 8)}${pad('pending', 9)}${pad('failed', 8)}${pad('loaded through', 18)}${pad('last load', 18)}${pad('rows', 10)}timestamps`,
     );
     for (const s of reports) {
       out.push(
-        `${pad(s.datasetId, 34)}${pad(s.tableName, 38)}${pad(String(s.windowsLoaded), 8)}${pad(String(s.windowsPending), 9)}${pad(String(s.windowsFailed), 8)}${pad(day(s.loadedThrough), 18)}${pad(day(s.lastLoadedAt), 18)}${s.rows}`,
+        `${pad(s.datasetId, 34)}${pad(s.tableName, 38)}${pad(String(s.windowsLoaded), 8)}${pad(String(s.windowsPending), 9)}${pad(String(s.windowsFailed), 8)}${pad(day(s.loadedThrough), 18)}${pad(day(s.lastLoadedAt), 18)}${pad(String(s.rows), 10)}${zoneLabel(s)}`,
       );
+    }
+    for (const s of reports.filter((r) => r.windowsFlagged > 0)) {
+      out.push(`  ${s.datasetId}: ${s.windowsFlagged} window(s) whose timestamps fit no candidate zone; latest ${s.lastFlag}`);
     }
     for (const s of reports.filter((r) => r.lastError)) out.push(`  ${s.datasetId}: last failure: ${s.lastError}`);
   }

@@ -12,10 +12,16 @@ export interface DatasetStatus {
   loadedThrough: Date | null;
   rows: number;
   lastError: string | null;
+  /** Zone the CSV timestamps were found in (or configured); null while not yet detected. */
+  timestampZone: string | null;
+  timestampZoneSource: 'detected' | 'configured' | null;
+  /** Loaded windows whose rows fit no candidate zone, and the latest such flag. */
+  windowsFlagged: number;
+  lastFlag: string | null;
 }
 
 /** Per dataset: windows loaded / pending / failed, last load, rows in its table. */
-export async function reportStatus(pool: pg.Pool): Promise<DatasetStatus[]> {
+export async function reportStatus(pool: pg.Pool, configuredZone = 'auto'): Promise<DatasetStatus[]> {
   const { rows } = await pool.query<{
     dataset_id: string;
     table_name: string;
@@ -25,8 +31,15 @@ export async function reportStatus(pool: pg.Pool): Promise<DatasetStatus[]> {
     last_loaded_at: Date | null;
     loaded_through: Date | null;
     last_error: string | null;
+    timestamp_zone: string | null;
+    timestamp_zone_source: 'detected' | 'configured' | null;
+    flagged: string;
+    last_flag: string | null;
   }>(
-    `SELECT d.dataset_id, d.table_name,
+    `SELECT d.dataset_id, d.table_name, d.timestamp_zone, d.timestamp_zone_source,
+            count(*) FILTER (WHERE w.status = 'loaded' AND w.timestamp_check = 'no_fit') AS flagged,
+            (array_agg(w.window_start::text || ': ' || w.timestamp_flag ORDER BY w.window_start DESC)
+               FILTER (WHERE w.status = 'loaded' AND w.timestamp_check = 'no_fit'))[1] AS last_flag,
             count(*) FILTER (WHERE w.status = 'loaded') AS loaded,
             count(*) FILTER (WHERE w.status IN ('queued', 'exporting', 'loading')) AS pending,
             count(*) FILTER (WHERE w.status = 'failed') AS failed,
@@ -34,7 +47,7 @@ export async function reportStatus(pool: pg.Pool): Promise<DatasetStatus[]> {
             max(w.window_end) FILTER (WHERE w.status = 'loaded') AS loaded_through,
             (array_agg(w.error ORDER BY w.updated_at DESC) FILTER (WHERE w.status = 'failed'))[1] AS last_error
        FROM etl_datasets d LEFT JOIN etl_export_windows w USING (dataset_id)
-      GROUP BY d.dataset_id, d.table_name ORDER BY d.dataset_id`,
+      GROUP BY d.dataset_id, d.table_name, d.timestamp_zone, d.timestamp_zone_source ORDER BY d.dataset_id`,
   );
   const out: DatasetStatus[] = [];
   for (const r of rows) {
@@ -51,6 +64,11 @@ export async function reportStatus(pool: pg.Pool): Promise<DatasetStatus[]> {
       loadedThrough: r.loaded_through,
       rows: Number(count.rows[0]?.n ?? 0),
       lastError: r.last_error,
+      ...(configuredZone === 'auto'
+        ? { timestampZone: r.timestamp_zone, timestampZoneSource: r.timestamp_zone_source }
+        : { timestampZone: configuredZone, timestampZoneSource: 'configured' as const }),
+      windowsFlagged: Number(r.flagged),
+      lastFlag: r.last_flag,
     });
   }
   return out;
