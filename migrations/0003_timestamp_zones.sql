@@ -5,7 +5,10 @@
 ALTER TABLE etl_datasets
   ADD COLUMN timestamp_zone        text,
   ADD COLUMN timestamp_zone_source text CHECK (timestamp_zone_source IN ('detected', 'configured')),
-  ADD COLUMN timestamp_zone_at     timestamptz;
+  ADD COLUMN timestamp_zone_at     timestamptz,
+  -- When Intercom was first seen to read `end_time` inclusively (rows at exactly a window's end came
+  -- back); NULL: not seen (exclusive, or no row ever fell on a window's end).
+  ADD COLUMN end_time_inclusive_seen_at timestamptz;
 
 -- Per window: the zone its rows were read in, and how its rows fit the window in that zone:
 --   fits      only this zone puts every row inside [window_start, window_end)

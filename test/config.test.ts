@@ -78,7 +78,7 @@ describe('windows and names', () => {
       { start: day, end: 2 * day },
       { start: 2 * day, end: 2.5 * day },
     ]);
-    expect(toIntercomBounds(w[0]!)).toEqual({ startTime: 0, endTime: 86_399 });
+    expect(toIntercomBounds(w[0]!)).toEqual({ startTime: 0, endTime: 86_400 });
     expect(parseDuration('6h')).toBe(6 * 3_600_000);
     expect(() => parseDuration('7h')).toThrow(/divide a day/);
   });

@@ -28,9 +28,16 @@ afterEach(async () => {
   env = undefined;
 });
 
-async function start(workspaceZone: string, csvZone: string, extraEnv: Record<string, string> = {}): Promise<TestEnv> {
+/** Whether the fake reads `end_time` inclusively (Intercom's default in the fake) in the current test. */
+let endInclusive = true;
+
+async function start(workspaceZone: string, csvZone: string, extraEnv: Record<string, string> = {}, inclusive = true): Promise<TestEnv> {
+  endInclusive = inclusive;
   env = await createTestEnv(`tz ${csvZone}`, {
-    fake: { workspace: { timezone: workspaceZone }, export: { timestampZone: csvZone, retentionDays: 3650, rowsPerDay: 24 } },
+    fake: {
+      workspace: { timezone: workspaceZone },
+      export: { timestampZone: csvZone, retentionDays: 3650, rowsPerDay: 24, endInclusive: inclusive },
+    },
     env: { ...RETENTION, ...extraEnv },
   });
   return env;
@@ -53,10 +60,10 @@ async function tableRows(e: TestEnv, ds: (typeof DATASETS)[number], zone: string
   return rows.map((r) => `${r.k} ${r.t}`).sort();
 }
 
-/** What the fake holds for [from, to), as Intercom would export it (end inclusive, so end − 1 s). */
+/** What the fake holds for [from, to): asked as `[from, to − 1 s]` of an inclusive fake, `[from, to)` of an exclusive one. */
 function truth(e: TestEnv, ds: (typeof DATASETS)[number], from: string, to: string): string[] {
   return e.fake
-    .expectedRows(ds.id, day(from) / 1000, day(to) / 1000 - 1)
+    .expectedRows(ds.id, day(from) / 1000, day(to) / 1000 - (endInclusive ? 1 : 0))
     .map((r) => `${r[ds.key]} ${r[ds.time]}`)
     .sort();
 }
@@ -114,14 +121,36 @@ describe('CSV timestamps in an unknown zone', () => {
         `SELECT DISTINCT timestamp_check, timestamp_zone FROM etl_export_windows WHERE status = 'loaded'`,
       );
       expect(checks).toEqual([{ timestamp_check: 'fits', timestamp_zone: zone }]);
+      // Every day has a row at exactly 00:00:00 UTC: an inclusive end_time sent it to two windows.
+      const seen = await e.query(`SELECT 1 FROM etl_datasets WHERE end_time_inclusive_seen_at IS NOT NULL`);
+      expect(seen.length).toBe(2);
     });
   }
+
+  it('loses no row in the last second of a window when Intercom reads end_time exclusively', async () => {
+    // The fake's rows include one at 23:59:59 UTC every day: an export asking for end − 1 s would miss it.
+    const e = await start('Europe/Berlin', 'workspace', {}, false);
+    await backfill(e, '2026-10-22', '2026-10-26', DAY);
+    await expectTablesEqualTruth(e, 'Europe/Berlin', '2026-10-22', '2026-10-26');
+    await backfill(e, '2026-10-24', '2026-10-26', 12 * HOUR);
+    await expectTablesEqualTruth(e, 'Europe/Berlin', '2026-10-22', '2026-10-26');
+    const lastSecond = await e.query(
+      `SELECT 1 FROM report_conversation WHERE to_char(conversation_started_at AT TIME ZONE 'UTC', 'HH24:MI:SS') = '23:59:59'`,
+    );
+    expect(lastSecond.length).toBe(4);
+    expect(await e.query(`SELECT 1 FROM etl_datasets WHERE end_time_inclusive_seen_at IS NOT NULL`)).toEqual([]);
+  });
 
   it('loads rows that fit no candidate zone, and flags their windows with the offset that would fit', async () => {
     // The CSV is in Tokyo time (+09:00); the candidates are UTC and the workspace's Europe/Berlin.
     const e = await start('Europe/Berlin', 'Asia/Tokyo');
     await backfill(e, '2026-10-22', '2026-10-24', DAY);
-    for (const ds of DATASETS) expect((await tableRows(e, ds, 'Asia/Tokyo')).length).toBe(truth(e, ds, '2026-10-22', '2026-10-24').length);
+    // Nothing is lost (the zone is unknown, so a row at exactly a window's end may be loaded twice);
+    // read as UTC, the stored values show the CSV's text as it was.
+    for (const ds of DATASETS) {
+      const got = new Set(await tableRows(e, ds, 'UTC'));
+      expect(truth(e, ds, '2026-10-22', '2026-10-24').filter((r) => !got.has(r))).toEqual([]);
+    }
     const flagged = await e.query<{ timestamp_check: string; timestamp_flag: string }>(
       `SELECT timestamp_check, timestamp_flag FROM etl_export_windows WHERE dataset_id = 'conversation' ORDER BY window_start`,
     );

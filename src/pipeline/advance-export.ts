@@ -121,7 +121,7 @@ export async function advanceExportWindow(ctx: AppContext, key: ledger.WindowKey
         onLoaded: async (client, rows, readZone) => {
           const ts = await settleWindowZone(client, zones, dataset, key, readZone, log);
           await ledger.recordLoaded(client, key, {
-            rows,
+            rows: rows - ts.trimmed,
             bytes: compressedBytes(),
             loadMs: Date.now() - started,
             timestampZone: ts.zone,

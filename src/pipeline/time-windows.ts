@@ -1,7 +1,9 @@
 /**
- * Time windows are half-open UTC intervals `[start, end)` in ms. Intercom treats `end_time` as
- * inclusive, so the export of a window sends `end_time = end/1000 - 1`: a row at exactly midnight
- * belongs to the window that starts at that midnight, and to no other.
+ * Time windows are half-open UTC intervals `[start, end)` in ms. Intercom does not say whether its
+ * `end_time` is inclusive (brief §3.8), so a window's export asks for `[start, end]` — right under
+ * either reading — and the loader drops the rows at exactly `end` that an inclusive Intercom sends
+ * (they belong to the next window): a row at exactly midnight is loaded once, by the window that
+ * starts then, and a row in the last second before midnight is never lost.
  */
 export interface TimeWindow {
   start: number;
@@ -47,9 +49,9 @@ export function splitIntoWindows(range: TimeWindow, windowMs: number): TimeWindo
   return windows;
 }
 
-/** `[start, end)` in ms → Intercom's inclusive Unix-second bounds. */
+/** `[start, end)` in ms → the Unix-second bounds sent to Intercom: `end` itself (see above). */
 export function toIntercomBounds(w: TimeWindow): { startTime: number; endTime: number } {
-  return { startTime: Math.floor(w.start / 1000), endTime: Math.ceil(w.end / 1000) - 1 };
+  return { startTime: Math.floor(w.start / 1000), endTime: Math.ceil(w.end / 1000) };
 }
 
 /** `20260101T000000Z`: sortable, and safe in BullMQ job ids (no `:`). */

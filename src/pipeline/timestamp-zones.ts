@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from '../log.js';
-import { loadReportDataset, recordTimestampZone, type ReportDataset } from '../sinks/report-catalogue.js';
-import { describeMisfit, rereadTimestamps, windowTimeSpan, zonesThatFit } from '../sinks/timestamp-zone.js';
+import { loadReportDataset, recordInclusiveEnd, recordTimestampZone, type ReportDataset } from '../sinks/report-catalogue.js';
+import { describeMisfit, rereadTimestamps, trimAfterEnd, windowTimeSpan, zonesThatFit } from '../sinks/timestamp-zone.js';
 import * as ledger from './export-ledger.js';
 import { formatWindow } from './time-windows.js';
 
@@ -33,6 +33,8 @@ export interface WindowZoneResult {
   zone: string;
   check: ledger.TimestampCheck;
   flag: string | null;
+  /** Rows at exactly the window's end (an inclusive `end_time`) removed: they belong to the next window. */
+  trimmed: number;
 }
 
 /** Candidates in order of preference: UTC first (the brief's assumption), then the workspace zone. */
@@ -60,15 +62,17 @@ export async function settleWindowZone(
   log: Logger,
 ): Promise<WindowZoneResult> {
   const span = await windowTimeSpan(client, dataset, key.window, readZone);
-  if (!span) return { zone: readZone, check: 'empty', flag: null };
+  if (!span) return { zone: readZone, check: 'empty', flag: null, trimmed: 0 };
   const candidates = settings.configured === 'auto' ? candidateZones(settings) : [settings.configured];
   const fit = await zonesThatFit(client, span, key.window, [...new Set([readZone, ...candidates])]);
   if (fit.length === 0) {
     const flag = describeMisfit(span, readZone, key.window, candidates);
     log.warn({ timestampZone: readZone, flag }, 'window rows do not fit the window in any candidate zone');
-    return { zone: readZone, check: 'no_fit', flag };
+    return { zone: readZone, check: 'no_fit', flag, trimmed: 0 };
   }
-  if (settings.configured !== 'auto') return { zone: readZone, check: 'fits', flag: null };
+  if (settings.configured !== 'auto') {
+    return { zone: readZone, check: 'fits', flag: null, trimmed: await trimEnd(client, dataset, [key.window], log) };
+  }
 
   const current = await loadReportDataset(client, dataset.datasetId);
   const known = current?.timestampZoneSource === 'detected' ? current.timestampZone : null;
@@ -78,22 +82,41 @@ export async function settleWindowZone(
   const decisive = fit.length === 1;
   if (decisive && known !== zone) {
     await recordTimestampZone(client, dataset.datasetId, zone, 'detected');
-    const reread = await rereadAmbiguousWindows(client, dataset, zone);
+    const reread = await rereadAmbiguousWindows(client, dataset, zone, log);
     const how = known ? `changed from ${known}` : 'detected';
     log.warn(
       { timestampZone: zone, previous: known, window: formatWindow(key.window), windowsReread: reread },
       `CSV timestamps of dataset ${dataset.datasetId} are in ${zone} (${how}: only ${zone} puts this window's rows inside it)`,
     );
   }
-  return { zone, check: decisive || known === zone ? 'fits' : 'ambiguous', flag: null };
+  if (!decisive && known !== zone) return { zone, check: 'ambiguous', flag: null, trimmed: 0 };
+  return { zone, check: 'fits', flag: null, trimmed: await trimEnd(client, dataset, [key.window], log) };
+}
+
+/** Drops rows at exactly their window's end (once the zone is known), and says so once per dataset. */
+async function trimEnd(client: pg.PoolClient, dataset: ReportDataset, windows: ledger.WindowKey['window'][], log: Logger): Promise<number> {
+  const trimmed = await trimAfterEnd(client, dataset, windows);
+  if (trimmed > 0 && (await recordInclusiveEnd(client, dataset.datasetId))) {
+    log.info(
+      { dataset: dataset.datasetId },
+      `Intercom's end_time is inclusive for dataset ${dataset.datasetId}: rows at exactly a window's end come back, and are kept only in the next window`,
+    );
+  }
+  return trimmed;
 }
 
 /** Windows loaded before the zone was known, whose rows fitted several zones: re-read them in `zone`. */
-async function rereadAmbiguousWindows(client: pg.PoolClient, dataset: ReportDataset, zone: string): Promise<number> {
+async function rereadAmbiguousWindows(client: pg.PoolClient, dataset: ReportDataset, zone: string, log: Logger): Promise<number> {
   const windows = await ledger.ambiguousZoneWindows(client, dataset.datasetId, zone);
   const byZone = new Map<string, ledger.WindowKey['window'][]>();
   for (const w of windows) byZone.set(w.timestampZone, [...(byZone.get(w.timestampZone) ?? []), w.window]);
   for (const [from, list] of byZone) await rereadTimestamps(client, dataset, list, from, zone);
   await ledger.settleAmbiguousZones(client, dataset.datasetId, zone);
+  await trimEnd(
+    client,
+    dataset,
+    windows.map((w) => w.window),
+    log,
+  );
   return windows.length;
 }

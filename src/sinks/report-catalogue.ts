@@ -154,6 +154,15 @@ export async function recordTimestampZone(
   );
 }
 
+/** Records that Intercom sent rows at exactly `end_time` for this dataset; true the first time. */
+export async function recordInclusiveEnd(db: pg.Pool | pg.PoolClient, datasetId: string): Promise<boolean> {
+  const res = await db.query(
+    `UPDATE etl_datasets SET end_time_inclusive_seen_at = now() WHERE dataset_id = $1 AND end_time_inclusive_seen_at IS NULL`,
+    [datasetId],
+  );
+  return (res.rowCount ?? 0) > 0;
+}
+
 /** The catalogue entry of one dataset, or null when it was never seen. */
 export async function loadReportDataset(db: pg.Pool | pg.PoolClient, datasetId: string): Promise<ReportDataset | null> {
   const ds = await db.query<{

@@ -44,11 +44,29 @@ export async function windowTimeSpan(
   return r?.first && r.last ? { first: r.first, last: r.last } : null;
 }
 
-/** The candidate zones (in the given order) in which every value of `span` lies inside `window`. */
+/**
+ * The candidate zones (in the given order) in which every value of `span` lies inside `window` —
+ * its end included: an Intercom that reads `end_time` inclusively also sends the rows at exactly
+ * `end` (see `trimAfterEnd`).
+ */
 export async function zonesThatFit(client: pg.PoolClient, span: TimeSpan, window: TimeWindow, candidates: string[]): Promise<string[]> {
+  // A wall-clock time in the hour repeated when DST ends has two instants, and Postgres picks one;
+  // the span fits when some reading fits: the latest reading of the first value, the earliest of the
+  // last. The other reading is found through the zone's offset three hours before and after.
   const { rows } = await client.query<{ zone: string }>(
-    `SELECT z AS zone FROM unnest($3::text[]) WITH ORDINALITY AS c(z, i)
-      WHERE ($1::timestamp AT TIME ZONE z) >= $4 AND ($2::timestamp AT TIME ZONE z) < $5
+    `SELECT z AS zone
+       FROM unnest($3::text[]) WITH ORDINALITY AS c(z, i),
+       LATERAL (
+         SELECT max(t) FILTER (WHERE which = 'first') AS first_latest, min(t) FILTER (WHERE which = 'last') AS last_earliest
+           FROM (VALUES ('first', $1::timestamp), ('last', $2::timestamp)) AS v(which, wall),
+           LATERAL (SELECT wall AT TIME ZONE z AS t0) AS picked,
+           LATERAL (VALUES (t0),
+                           ((wall - ((t0 - interval '3 hours') AT TIME ZONE z - (t0 - interval '3 hours') AT TIME ZONE 'UTC')) AT TIME ZONE 'UTC'),
+                           ((wall - ((t0 + interval '3 hours') AT TIME ZONE z - (t0 + interval '3 hours') AT TIME ZONE 'UTC')) AT TIME ZONE 'UTC')
+                   ) AS reading(t)
+          WHERE t AT TIME ZONE z = wall
+       ) AS readings
+      WHERE first_latest >= $4 AND last_earliest <= $5
       ORDER BY i`,
     [span.first, span.last, candidates, new Date(window.start), new Date(window.end)],
   );
@@ -78,21 +96,40 @@ export async function rereadTimestamps(
 }
 
 /**
+ * Deletes the rows of `windows` whose time is at or after their window's end: the export asks for
+ * `[start, end]` because Intercom may read `end_time` exclusively, so an Intercom that reads it
+ * inclusively sends the rows at exactly `end`, which belong to the next window. Only for rows whose
+ * zone is known (a row at `end` in another zone may be a row inside the window).
+ */
+export async function trimAfterEnd(client: pg.PoolClient, dataset: ReportDataset, windows: TimeWindow[]): Promise<number> {
+  const col = timeColumn(dataset);
+  if (!col || windows.length === 0) return 0;
+  const res = await client.query(
+    `DELETE FROM ${quoteIdent(dataset.tableName)}
+      WHERE (_window_start, _window_end) IN (SELECT * FROM unnest($1::timestamptz[], $2::timestamptz[]))
+        AND ${quoteIdent(col.columnName)} >= _window_end`,
+    [windows.map((w) => new Date(w.start)), windows.map((w) => new Date(w.end))],
+  );
+  return res.rowCount ?? 0;
+}
+
+/**
  * Why a window's rows fit no candidate zone, with the offset from UTC that would have fitted them
  * (`+01:40 to +02:10`), for the ledger and `status`.
  */
 export function describeMisfit(span: TimeSpan, zone: string, window: TimeWindow, candidates: string[]): string {
-  // Wall-clock text read as if it were UTC: the offset o fits when first − o ≥ start and last − o < end.
+  // Wall-clock text read as if it were UTC: the offset o fits when first − o ≥ start and last − o ≤ end.
   const first = Date.parse(`${span.first.replace(' ', 'T')}Z`);
   const last = Date.parse(`${span.last.replace(' ', 'T')}Z`);
-  const lo = last - window.end + 1000; // smallest offset (ms) keeping the last row before the end
+  const lo = last - window.end; // smallest offset (ms) keeping the last row at or before the end
   const hi = first - window.start; // largest offset keeping the first row at or after the start
   const fitting =
     lo <= hi ? `an offset from UTC of ${formatOffset(lo)} to ${formatOffset(hi)} would fit them` : 'they span more than the window';
   return (
     `rows of this window have times from ${span.first} to ${span.last} (read as ${zone}), ` +
     `which do not fit the window in any candidate zone (${candidates.join(', ')}); ${fitting}. ` +
-    `The rows are loaded; set ETL_TIMESTAMP_TIMEZONE if you know the zone.`
+    `The rows are loaded (a row at exactly the window's end may then also be in the next window); ` +
+    `set ETL_TIMESTAMP_TIMEZONE if you know the zone.`
   );
 }
 
