@@ -36,7 +36,7 @@ async function start(workspaceZone: string, csvZone: string, extraEnv: Record<st
   env = await createTestEnv(`tz ${csvZone}`, {
     fake: {
       workspace: { timezone: workspaceZone },
-      export: { timestampZone: csvZone, retentionDays: 3650, rowsPerDay: 24, endInclusive: inclusive },
+      export: { timestampZone: csvZone, retentionDays: 3650, rowsPerDay: 24, endInclusive: inclusive, latencyMs: 50 },
     },
     env: { ...RETENTION, ...extraEnv },
   });
@@ -83,7 +83,7 @@ describe('CSV timestamps in an unknown zone', () => {
     { name: 'the workspace zone, positive offset (Europe/Berlin)', workspaceZone: 'Europe/Berlin', csvZone: 'workspace' },
     { name: 'the workspace zone, negative offset (America/New_York)', workspaceZone: 'America/New_York', csvZone: 'workspace' },
   ]) {
-    it(`loads every row exactly once through changing window layouts: CSV in ${name}`, async () => {
+    it(`loads every row exactly once through changing window layouts: CSV in ${name}`, { timeout: 180_000 }, async () => {
       const e = await start(workspaceZone, csvZone);
       const zone = csvZone === 'workspace' ? workspaceZone : csvZone;
 
