@@ -2,9 +2,10 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { FatalError } from '../errors.js';
+import { FatalError, RetriableError } from '../errors.js';
 import { quoteIdent, quoteLiteral, withClient } from '../db/pool.js';
 import type { TimeWindow } from '../pipeline/time-windows.js';
+import { loadFailure } from './copy-errors.js';
 import { peekCsvHeader } from './csv-header.js';
 import { reportTableLockKey, type ReportColumn, type ReportDataset } from './report-catalogue.js';
 
@@ -45,7 +46,7 @@ export async function loadReportWindow(pool: pg.Pool, schema: string, req: LoadW
       return { rows, widened };
     } catch (err) {
       const column = typeErrorColumn(err, req);
-      if (!column || widened.includes(column.columnName)) throw err;
+      if (!column || widened.includes(column.columnName)) throw loadFailure(err, req);
       await widenColumn(pool, schema, req.dataset, column);
       column.columnType = 'text';
       widened.push(column.columnName);
@@ -55,19 +56,22 @@ export async function loadReportWindow(pool: pg.Pool, schema: string, req: LoadW
 
 async function loadOnce(pool: pg.Pool, schema: string, req: LoadWindowRequest): Promise<number> {
   const { dataset, window } = req;
-  const source = req.openCsv ? await req.openCsv() : null;
   return withClient(pool, async (client) => {
+    // The download is opened only once we hold a connection, and read at once: a download that
+    // fails while we wait for Postgres would have nobody to tell.
+    let source: Readable | null = null;
     await client.query('BEGIN');
     try {
       let body: Readable | null = null;
-      if (source) {
+      if (req.openCsv) {
+        source = await req.openCsv();
         const peeked = await peekCsvHeader(source);
-        if (peeked.header) {
-          checkHeader(peeked.header, req);
-          body = peeked.stream;
-        } else {
+        if (!peeked.header) {
           peeked.stream.destroy();
+          throw emptyDownloadError(req);
         }
+        checkHeader(peeked.header, req);
+        body = peeked.stream;
       }
       await client.query(`SET LOCAL TimeZone = ${quoteLiteral(req.timestampTimezone)}`);
       await client.query(
@@ -110,6 +114,19 @@ async function deleteWindowRows(client: pg.PoolClient, dataset: ReportDataset, w
     new Date(window.start),
     new Date(window.end),
   ]);
+}
+
+/**
+ * A `complete` export always has at least its header line; an empty body is a broken download
+ * (or a broken export), never "no rows", which Intercom reports as `no_data`. Loading it would
+ * replace the window's rows with nothing, so the attempt fails and is retried.
+ */
+function emptyDownloadError(req: LoadWindowRequest): RetriableError {
+  return new RetriableError(
+    `The download of Intercom export ${req.intercomJobId ?? '(unknown)'} for dataset ${req.dataset.datasetId} is empty (not even a header line), ` +
+      `although the export is complete. Nothing was loaded and the window keeps its previous rows; the window is retried.`,
+    { code: 'empty_download' },
+  );
 }
 
 /** Header fields must be the requested attributes' plain ids, in order (a `prefix.id` form is accepted too). */
