@@ -6,6 +6,8 @@ import type { DownloadOverride } from '../src/fake-intercom/index.js';
 import { advanceExportWindow } from '../src/pipeline/advance-export.js';
 import { getWindow, type WindowKey } from '../src/pipeline/export-ledger.js';
 import { planReportExports } from '../src/pipeline/plan-exports.js';
+import { columnsInHeaderOrder } from '../src/sinks/header-order.js';
+import type { ReportColumn } from '../src/sinks/report-catalogue.js';
 import { useTestEnv, type TestEnv } from './helpers/test-env.js';
 
 /**
@@ -137,9 +139,18 @@ const cases: Case[] = [
     expected: { kind: FatalError, error: /does not match the requested attributes.*Expected 8 columns, got 7; column 8 is "\(missing\)"/ },
   },
   {
-    name: 'header with reordered columns',
-    body: csv([A], '\n', [COLUMNS[1], COLUMNS[0], ...COLUMNS.slice(2)].join(',')),
-    expected: { kind: FatalError, error: /column 1 is "teammate_status_period_started_at", expected "teammate_status_id"/ },
+    name: 'header with reordered columns (loaded by name)',
+    body: csv(
+      [[A[1], A[0], ...A.slice(2)] as Row, [B[1], B[0], ...B.slice(2)] as Row],
+      '\n',
+      [COLUMNS[1], COLUMNS[0], ...COLUMNS.slice(2)].join(','),
+    ),
+    expected: { rows: [A, B] },
+  },
+  {
+    name: 'header with a column renamed',
+    body: csv([A], '\n', HEADER.replace('teammate_status,', 'teammate_state,')),
+    expected: { kind: FatalError, error: /column 6 is "teammate_state", expected "teammate_status"/ },
   },
   {
     name: 'ragged row: a field too many',
@@ -245,5 +256,26 @@ describe('sink conformance: what a download can hold, through the real load path
       expect(await tableRows()).toEqual(PREVIOUS);
       expect(ledger!.status).not.toBe('loaded');
     }
+  });
+});
+
+describe('header order', () => {
+  const column = (attributeId: string, qualifiedId: string | null): ReportColumn => ({
+    columnName: attributeId.toLowerCase() + (qualifiedId ?? ''),
+    attributeId,
+    qualifiedId,
+    name: attributeId,
+    columnType: 'text',
+    current: true,
+  });
+  const cols = [column('id', null), column('Brand', 'conversation.Brand'), column('Brand', 'people.Brand'), column('at', 'timestamp.at')];
+
+  it('keeps the requested order, matches a reordered header by name, and refuses to guess between equal plain ids', () => {
+    expect(columnsInHeaderOrder(['id', 'Brand', 'Brand', 'at'], cols)).toEqual(cols);
+    expect(columnsInHeaderOrder(['id', 'Brand', 'Brand', 'timestamp.at'], cols)).toEqual(cols);
+    expect(columnsInHeaderOrder(['at', 'Brand', 'Brand', 'id'], cols)).toBeNull(); // which Brand is which?
+    expect(columnsInHeaderOrder(['at', 'id'], [cols[0]!, cols[3]!])).toEqual([cols[3], cols[0]]);
+    expect(columnsInHeaderOrder(['at', 'at'], [cols[0]!, cols[3]!])).toBeNull();
+    expect(columnsInHeaderOrder(['id'], [cols[0]!, cols[3]!])).toBeNull();
   });
 });

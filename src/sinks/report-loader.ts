@@ -7,6 +7,7 @@ import { quoteIdent, quoteLiteral, withClient } from '../db/pool.js';
 import type { TimeWindow } from '../pipeline/time-windows.js';
 import { loadFailure } from './copy-errors.js';
 import { peekCsvHeader } from './csv-header.js';
+import { columnsInHeaderOrder } from './header-order.js';
 import { reportTableLockKey, type ReportColumn, type ReportDataset } from './report-catalogue.js';
 
 export interface LoadWindowRequest {
@@ -63,6 +64,7 @@ async function loadOnce(pool: pg.Pool, schema: string, req: LoadWindowRequest): 
     await client.query('BEGIN');
     try {
       let body: Readable | null = null;
+      let copyColumns = req.columns;
       if (req.openCsv) {
         source = await req.openCsv();
         const peeked = await peekCsvHeader(source);
@@ -70,7 +72,7 @@ async function loadOnce(pool: pg.Pool, schema: string, req: LoadWindowRequest): 
           peeked.stream.destroy();
           throw emptyDownloadError(req);
         }
-        checkHeader(peeked.header, req);
+        copyColumns = columnsInHeaderOrder(peeked.header, req.columns) ?? failOnHeader(peeked.header, req);
         body = peeked.stream;
       }
       await client.query(`SET LOCAL TimeZone = ${quoteLiteral(req.timestampTimezone)}`);
@@ -85,7 +87,7 @@ async function loadOnce(pool: pg.Pool, schema: string, req: LoadWindowRequest): 
       if (body) {
         const typed = req.columns.filter((c) => c.columnType !== 'text').map((c) => quoteIdent(c.columnName));
         const forceNull = typed.length > 0 ? `, FORCE_NULL (${typed.join(', ')})` : '';
-        const sql = `COPY ${quoteIdent(dataset.tableName)} (${req.columns.map((c) => quoteIdent(c.columnName)).join(', ')})
+        const sql = `COPY ${quoteIdent(dataset.tableName)} (${copyColumns.map((c) => quoteIdent(c.columnName)).join(', ')})
                      FROM STDIN WITH (FORMAT csv, HEADER true${forceNull})`;
         const copy = client.query(copyFrom(sql));
         await pipeline(body, copy);
@@ -129,13 +131,12 @@ function emptyDownloadError(req: LoadWindowRequest): RetriableError {
   );
 }
 
-/** Header fields must be the requested attributes' plain ids, in order (a `prefix.id` form is accepted too). */
-function checkHeader(header: string[], req: LoadWindowRequest): void {
+/**
+ * Header fields must be the requested attributes' plain ids (a `prefix.id` form is accepted too), in
+ * order or unambiguously reordered (`columnsInHeaderOrder`). Anything else fails the window.
+ */
+function failOnHeader(header: string[], req: LoadWindowRequest): never {
   const expected = req.columns.map((c) => c.attributeId);
-  const ok =
-    header.length === expected.length &&
-    header.every((h, i) => h === expected[i] || (req.columns[i]!.qualifiedId !== null && h === req.columns[i]!.qualifiedId));
-  if (ok) return;
   const firstDiff = expected.findIndex((e, i) => header[i] !== e);
   const at = firstDiff >= 0 ? firstDiff : expected.length;
   throw new FatalError(
