@@ -29,8 +29,10 @@ export function loadFailure(err: unknown, subject: LoadSubject): unknown {
   const code = typeof e.code === 'string' ? e.code : '';
   const message = typeof e.message === 'string' ? e.message : String(err);
   const what = describeSubject(subject);
-  if (/^(22|54)[0-9A-Z]{3}$/.test(code)) {
-    const at = copyPosition(typeof e.where === 'string' ? e.where : '', subject.columns);
+  const where = typeof e.where === 'string' ? e.where : '';
+  // Only errors raised while COPY read the file are about the file (`where` names the COPY).
+  if (/^(22|54)[0-9A-Z]{3}$/.test(code) && where.startsWith('COPY ')) {
+    const at = copyPosition(where, subject.columns);
     return new FatalError(
       `Postgres rejected the CSV of ${what} ${at}: ${message} (SQLSTATE ${code}). ${hintFor(code)} ` +
         `Retrying cannot fix the same file, so the window failed at once; nothing was loaded and the window keeps its previous rows.`,
