@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { gzipSync } from 'node:zlib';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runReports } from '../src/cli/run-reports.js';
 import { connectIntercom } from '../src/context.js';
 import { createPool, quoteIdent } from '../src/db/pool.js';
 import { FatalError, NotReadyError, RetriableError } from '../src/errors.js';
@@ -172,5 +173,14 @@ describe('load path faults: no crash, the attempt fails and is retried', () => {
       resume();
       await pool.end();
     }
+  });
+
+  it('through the worker: a window whose complete download was empty is retried, and the retry loads it', async () => {
+    env.fake.overrideNextDownload(DATASET, '');
+    env.fake.overrideNextDownload(DATASET, HEADER + line(1));
+    const summary = await runReports(env.ctx, { mode: 'backfill', range: W, datasetIds: [DATASET], windowMs: DAY }, { progress: () => {} });
+    expect(summary.progress).toMatchObject({ loaded: 1, failed: 0 });
+    expect(await ids()).toEqual(['1']);
+    expect(env.fake.stats().downloads).toBe(3); // the first load, the empty one, the retry
   });
 });
