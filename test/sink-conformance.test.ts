@@ -109,6 +109,11 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'empty zip entry',
+    body: { body: '', encoding: 'zip' },
+    expected: { kind: RetriableError, error: /is empty \(not even a header line\)/ },
+  },
+  {
     name: 'empty gzip body',
     body: { body: '', encoding: 'gzip' },
     expected: { kind: RetriableError, error: /is empty \(not even a header line\)/ },

@@ -40,8 +40,9 @@ export function loadFailure(err: unknown, subject: LoadSubject): unknown {
     );
   }
   if (CONNECTION_LOST_CODES.has(code) || code.startsWith('08') || CONNECTION_LOST_MESSAGE.test(message) || isSocketError(code)) {
+    const failed = code === 'ECONNREFUSED' ? 'could not be opened' : 'was lost';
     return new RetriableError(
-      `The Postgres connection (DATABASE_URL) was lost while loading ${what}: ${message}. Nothing was committed; the window is retried.`,
+      `The Postgres connection (DATABASE_URL) ${failed} while loading ${what}: ${message}. Nothing was committed; the window is retried.`,
       { code: 'postgres_connection_lost', cause: err },
     );
   }
