@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { FatalError } from '../errors.js';
-import { quoteIdent } from './pool.js';
+import { listenForConnectionLoss, quoteIdent } from './pool.js';
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
@@ -38,6 +38,7 @@ async function readMigrations(dir: string): Promise<MigrationFile[]> {
 export async function migrate(pool: pg.Pool, schema: string, dir = MIGRATIONS_DIR): Promise<MigrationResult> {
   const migrations = await readMigrations(dir);
   const client = await pool.connect();
+  const broken = listenForConnectionLoss(client);
   const lockKey = `intercom-etl:migrate:${schema}`;
   try {
     await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lockKey]);
@@ -80,6 +81,7 @@ export async function migrate(pool: pg.Pool, schema: string, dir = MIGRATIONS_DI
     return { applied, alreadyApplied: migrations.length - applied.length };
   } finally {
     await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lockKey]).catch(() => {});
-    client.release();
+    broken.stop();
+    client.release(broken.error ?? undefined);
   }
 }

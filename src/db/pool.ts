@@ -28,13 +28,36 @@ export function quoteLiteral(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
+/**
+ * Runs `fn` on a checked-out client. While checked out, a client's 'error' event (the server closed
+ * the connection: failover, `pg_terminate_backend`) has no listener from the pool, and an unheard
+ * 'error' kills the process; so we listen, and `fn`'s pending query fails instead. A client that
+ * errored is destroyed on release rather than returned to the pool.
+ */
 export async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  const broken = listenForConnectionLoss(client);
   try {
     return await fn(client);
   } finally {
-    client.release();
+    broken.stop();
+    client.release(broken.error ?? undefined);
   }
+}
+
+/** Keeps a checked-out client's 'error' event from crashing the process; remembers the error. */
+export function listenForConnectionLoss(client: pg.PoolClient): { readonly error: Error | null; stop(): void } {
+  let error: Error | null = null;
+  const onError = (err: Error): void => {
+    error ??= err;
+  };
+  client.on('error', onError);
+  return {
+    get error() {
+      return error;
+    },
+    stop: () => client.off('error', onError),
+  };
 }
 
 /** Runs `fn` in a transaction on a dedicated client; rolls back on any error. */

@@ -4,6 +4,7 @@ import { Companies } from './companies/companies.js';
 import type { ScrollFailureRule, ScrollStats } from './companies/scroll-sessions.js';
 import { meRoutes } from './me/me-route.js';
 import { resolveOptions, resolveTimestampZone, type DownloadEncoding, type FakeIntercomOptions, type ResolvedOptions } from './options.js';
+import type { DownloadOverride } from './reporting/download-body.js';
 import type { ExpectedRowsOptions, NewAttribute } from './reporting/reporting-export.js';
 import { ReportingExport } from './reporting/reporting-export.js';
 import { FakeClock } from './server/clock.js';
@@ -168,9 +169,19 @@ export class FakeIntercom {
     this.reporting.data.setRevision(revision);
   }
 
-  overrideNextDownload(datasetId: string, csvText: string): void {
+  /**
+   * The next download of this dataset serves this body instead of the job's rows (queue several for
+   * several downloads). A string is CSV text sent in the fake's encoding; an object can send raw
+   * bytes exactly as given (`encoding: 'as-is'`: a truncated or corrupt gzip, invalid UTF-8) and
+   * reset the connection part way (`resetAfterBytes`).
+   */
+  overrideNextDownload(datasetId: string, body: string | DownloadOverride): void {
     this.reporting.dataset(datasetId);
-    this.reporting.data.queueDownloadOverride(datasetId, csvText);
+    const override = typeof body === 'string' ? { body } : body;
+    if (override.resetAfterBytes !== undefined && !(Number.isInteger(override.resetAfterBytes) && override.resetAfterBytes >= 0)) {
+      throw new Error(`resetAfterBytes must be a non-negative integer, got ${override.resetAfterBytes}`);
+    }
+    this.reporting.data.queueDownloadOverride(datasetId, override);
   }
 
   addAttribute(datasetId: string, attr: NewAttribute): void {

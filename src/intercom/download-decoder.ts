@@ -15,7 +15,10 @@ import { openFirstZipEntry } from './zip-entry.js';
 export type DownloadEncoding = 'plain' | 'gzip' | 'zip';
 
 export interface DecodedDownload {
-  /** Decoded bytes: decompressed, without a leading BOM. Fails (is destroyed) on any error. */
+  /**
+   * Decoded bytes: decompressed, without a leading BOM. Fails (is destroyed) on any error; an error
+   * that happens before anyone reads is thrown to the first reader, never emitted into the void.
+   */
   stream: Readable;
   /** Resolves once the first bytes were seen; rejects if the source failed before that. */
   encoding: Promise<DownloadEncoding>;
@@ -26,6 +29,10 @@ const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 /** Sniffs `source` and pipes it through the matching decoder. Errors in `source` reach `stream`. */
 export function decodeDownload(source: Readable): DecodedDownload {
   const out = new PassThrough();
+  // The decoder starts reading at once, so a corrupt or dropped download can fail before anyone
+  // consumes `out`, and an 'error' nobody listens to kills the process. The error is kept on the
+  // destroyed stream instead (`out.errored`): any later read, pipeline or iterator throws it.
+  out.on('error', () => {});
   const prefix = new PrefixReader(source);
   let last: Transform | null = null;
   let settled = false;

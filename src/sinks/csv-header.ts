@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
+import { FatalError } from '../errors.js';
 
 /** The header is read into memory; a first line longer than this is not a CSV header we expect. */
 const MAX_HEADER_BYTES = 1 << 20;
@@ -41,7 +42,11 @@ export async function peekCsvHeader(source: Readable): Promise<PeekedCsv> {
     }
     scanned = buf.length;
     if (headerEnd < 0 && size > MAX_HEADER_BYTES) {
-      throw new Error(`The CSV's first line is longer than ${MAX_HEADER_BYTES} bytes; this is not a reporting export header.`);
+      source.destroy();
+      throw new FatalError(
+        `The download's first line is longer than ${MAX_HEADER_BYTES} bytes, so it is not a reporting export's CSV header; nothing was loaded.`,
+        { code: 'header_mismatch' },
+      );
     }
   }
   const head = Buffer.concat(chunks);

@@ -2,10 +2,12 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { FatalError } from '../errors.js';
+import { FatalError, RetriableError } from '../errors.js';
 import { quoteIdent, quoteLiteral, withClient } from '../db/pool.js';
 import type { TimeWindow } from '../pipeline/time-windows.js';
+import { loadFailure } from './copy-errors.js';
 import { peekCsvHeader } from './csv-header.js';
+import { columnsInHeaderOrder } from './header-order.js';
 import { reportTableLockKey, type ReportColumn, type ReportDataset } from './report-catalogue.js';
 import { timeColumn } from './timestamp-zone.js';
 
@@ -52,7 +54,7 @@ export async function loadReportWindow(pool: pg.Pool, schema: string, req: LoadW
       return { rows, widened };
     } catch (err) {
       const column = typeErrorColumn(err, req);
-      if (!column || widened.includes(column.columnName)) throw err;
+      if (!column || widened.includes(column.columnName)) throw loadFailure(err, req);
       if (column.attributeId === req.dataset.defaultTimeAttributeId) throw unparseableTime(err, req, column);
       await widenColumn(pool, schema, req.dataset, column);
       column.columnType = 'text';
@@ -63,19 +65,23 @@ export async function loadReportWindow(pool: pg.Pool, schema: string, req: LoadW
 
 async function loadOnce(pool: pg.Pool, schema: string, req: LoadWindowRequest): Promise<number> {
   const { dataset, window } = req;
-  const source = req.openCsv ? await req.openCsv() : null;
   return withClient(pool, async (client) => {
+    // The download is opened only once we hold a connection, and read at once: a download that
+    // fails while we wait for Postgres would have nobody to tell.
+    let source: Readable | null = null;
     await client.query('BEGIN');
     try {
       let body: Readable | null = null;
-      if (source) {
+      let copyColumns = req.columns;
+      if (req.openCsv) {
+        source = await req.openCsv();
         const peeked = await peekCsvHeader(source);
-        if (peeked.header) {
-          checkHeader(peeked.header, req);
-          body = peeked.stream;
-        } else {
+        if (!peeked.header) {
           peeked.stream.destroy();
+          throw emptyDownloadError(req);
         }
+        copyColumns = columnsInHeaderOrder(peeked.header, req.columns) ?? failOnHeader(peeked.header, req);
+        body = peeked.stream;
       }
       await client.query(
         `SELECT set_config('intercom_etl.window_start', $1, true), set_config('intercom_etl.window_end', $2, true),
@@ -90,7 +96,7 @@ async function loadOnce(pool: pg.Pool, schema: string, req: LoadWindowRequest): 
       if (body) {
         const typed = req.columns.filter((c) => c.columnType !== 'text').map((c) => quoteIdent(c.columnName));
         const forceNull = typed.length > 0 ? `, FORCE_NULL (${typed.join(', ')})` : '';
-        const sql = `COPY ${quoteIdent(dataset.tableName)} (${req.columns.map((c) => quoteIdent(c.columnName)).join(', ')})
+        const sql = `COPY ${quoteIdent(dataset.tableName)} (${copyColumns.map((c) => quoteIdent(c.columnName)).join(', ')})
                      FROM STDIN WITH (FORMAT csv, HEADER true${forceNull})`;
         const copy = client.query(copyFrom(sql));
         await pipeline(body, copy);
@@ -140,13 +146,25 @@ function unparseableTime(err: unknown, req: LoadWindowRequest, column: ReportCol
   );
 }
 
-/** Header fields must be the requested attributes' plain ids, in order (a `prefix.id` form is accepted too). */
-function checkHeader(header: string[], req: LoadWindowRequest): void {
+/**
+ * A `complete` export always has at least its header line; an empty body is a broken download
+ * (or a broken export), never "no rows", which Intercom reports as `no_data`. Loading it would
+ * replace the window's rows with nothing, so the attempt fails and is retried.
+ */
+function emptyDownloadError(req: LoadWindowRequest): RetriableError {
+  return new RetriableError(
+    `The download of Intercom export ${req.intercomJobId ?? '(unknown)'} for dataset ${req.dataset.datasetId} is empty (not even a header line), ` +
+      `although the export is complete. Nothing was loaded and the window keeps its previous rows; the window is retried.`,
+    { code: 'empty_download' },
+  );
+}
+
+/**
+ * Header fields must be the requested attributes' plain ids (a `prefix.id` form is accepted too), in
+ * order or unambiguously reordered (`columnsInHeaderOrder`). Anything else fails the window.
+ */
+function failOnHeader(header: string[], req: LoadWindowRequest): never {
   const expected = req.columns.map((c) => c.attributeId);
-  const ok =
-    header.length === expected.length &&
-    header.every((h, i) => h === expected[i] || (req.columns[i]!.qualifiedId !== null && h === req.columns[i]!.qualifiedId));
-  if (ok) return;
   const firstDiff = expected.findIndex((e, i) => header[i] !== e);
   const at = firstDiff >= 0 ? firstDiff : expected.length;
   throw new FatalError(

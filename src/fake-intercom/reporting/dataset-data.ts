@@ -2,6 +2,7 @@ import type { AttributeDef, DatasetDef } from './catalogue.js';
 import { includesConversationsWithoutUserReply } from '../server/api-version.js';
 import type { ExportSettings } from '../options.js';
 import { toFixedRows, type FixedRow, type RowSelection } from './row-source.js';
+import type { DownloadOverride } from './download-body.js';
 
 /**
  * What the control API can change about the data behind exports: the data revision, fixed rows per
@@ -11,7 +12,7 @@ import { toFixedRows, type FixedRow, type RowSelection } from './row-source.js';
 export class DatasetData {
   private revision = 0;
   private readonly fixedRows = new Map<string, readonly FixedRow[]>();
-  private readonly nextDownloads = new Map<string, string[]>();
+  private readonly nextDownloads = new Map<string, DownloadOverride[]>();
 
   constructor(
     private readonly seed: number,
@@ -34,14 +35,14 @@ export class DatasetData {
     else this.fixedRows.delete(datasetId);
   }
 
-  queueDownloadOverride(datasetId: string, csvText: string): void {
+  queueDownloadOverride(datasetId: string, override: DownloadOverride): void {
     const queue = this.nextDownloads.get(datasetId) ?? [];
-    queue.push(csvText);
+    queue.push(override);
     this.nextDownloads.set(datasetId, queue);
   }
 
-  /** The verbatim CSV queued for this dataset's next download, consuming it. */
-  takeDownloadOverride(datasetId: string): string | undefined {
+  /** The verbatim body queued for this dataset's next download, consuming it. */
+  takeDownloadOverride(datasetId: string): DownloadOverride | undefined {
     const queue = this.nextDownloads.get(datasetId);
     const next = queue?.shift();
     if (queue !== undefined && queue.length === 0) this.nextDownloads.delete(datasetId);

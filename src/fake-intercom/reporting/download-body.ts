@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
+import { createGzip, gzipSync } from 'node:zlib';
 import type { DownloadEncoding } from '../options.js';
 import { zipSingleFile } from './zip.js';
 
@@ -36,4 +36,42 @@ export async function writeDownloadBody(
   const source = Readable.from(chunks, { objectMode: false });
   if (encoding === 'plain') await pipeline(source, res);
   else await pipeline(source, createGzip(), res);
+}
+
+/** A body served instead of a job's rows (test control `overrideNextDownload`). */
+export interface DownloadOverride {
+  /** CSV text (sent as UTF-8) or raw bytes. */
+  body: string | Buffer;
+  /** How the body goes on the wire: `as-is` sends exactly these bytes; default: the fake's encoding. */
+  encoding?: DownloadEncoding | 'as-is';
+  /** Send only this many bytes of the encoded body, then reset the connection (a dropped download). */
+  resetAfterBytes?: number;
+}
+
+export async function writeDownloadOverride(
+  res: ServerResponse,
+  override: DownloadOverride,
+  options: { encoding: DownloadEncoding; baseName: string },
+): Promise<void> {
+  const bytes = typeof override.body === 'string' ? Buffer.from(override.body, 'utf8') : override.body;
+  const encoding = override.encoding ?? options.encoding;
+  if (override.resetAfterBytes === undefined) {
+    if (encoding !== 'as-is') return writeDownloadBody(res, [bytes], { encoding, baseName: options.baseName });
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+    res.end(bytes);
+    return;
+  }
+  const wire =
+    encoding === 'gzip' || encoding === 'gzip-content-encoding'
+      ? gzipSync(bytes)
+      : encoding === 'zip'
+        ? zipSingleFile(`${options.baseName}.csv`, bytes)
+        : bytes;
+  const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream' };
+  if (encoding === 'gzip-content-encoding') headers['Content-Encoding'] = 'gzip';
+  res.writeHead(200, headers);
+  // Chunked, so the client cannot tell the body is short until the socket drops.
+  const sent = wire.subarray(0, override.resetAfterBytes);
+  await new Promise<void>((resolve) => res.write(sent, () => resolve()));
+  res.destroy();
 }

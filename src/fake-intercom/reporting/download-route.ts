@@ -1,7 +1,7 @@
 import type { FakeRequest } from '../server/router.js';
 import { sendError } from '../server/responses.js';
 import { csvChunks } from './csv.js';
-import { UTF8_BOM, writeDownloadBody } from './download-body.js';
+import { UTF8_BOM, writeDownloadBody, writeDownloadOverride } from './download-body.js';
 import { findJob, type ReportingContext } from './reporting-context.js';
 import { selectRows } from './row-source.js';
 
@@ -22,16 +22,15 @@ export async function serveDownload(ctx: ReportingContext, req: FakeRequest): Pr
   ctx.counters.downloads++;
 
   const verbatim = ctx.data.takeDownloadOverride(selection.dataset.id);
-  let chunks: Iterable<Buffer>;
-  if (verbatim !== undefined) {
-    chunks = [Buffer.from(verbatim, 'utf8')];
-  } else {
+  try {
+    if (verbatim !== undefined) {
+      await writeDownloadOverride(req.res, verbatim, { encoding, baseName });
+      return;
+    }
     // Header: plain ids in requested order, even when qualified ids were requested (brief §3.9).
     const header = selection.attributes.map((a) => a.id);
     const body = csvChunks(header, selectRows(selection));
-    chunks = bom ? prepend(UTF8_BOM, body) : body;
-  }
-  try {
+    const chunks = bom ? prepend(UTF8_BOM, body) : body;
     await writeDownloadBody(req.res, chunks, { encoding, baseName });
   } catch (err) {
     // The client went away mid-download (or the stream broke): nothing left to answer.
