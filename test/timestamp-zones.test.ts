@@ -141,6 +141,16 @@ describe('CSV timestamps in an unknown zone', () => {
     expect(await e.query(`SELECT 1 FROM etl_datasets WHERE end_time_inclusive_seen_at IS NOT NULL`)).toEqual([]);
   });
 
+  it('a nightly run re-exports its lookback days without touching the day before them (CSV in Berlin)', async () => {
+    const e = await start('Europe/Berlin', 'workspace', { ETL_LOOKBACK_DAYS: '2' });
+    const today = Math.floor(Date.now() / DAY) * DAY;
+    const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    await backfill(e, iso(today - 5 * DAY), iso(today), DAY);
+    const nightly = await runReports(e.ctx, { mode: 'nightly', datasetIds: DATASETS.map((d) => d.id) }, quiet);
+    expect(nightly.progress).toMatchObject({ total: 4, loaded: 4 });
+    await expectTablesEqualTruth(e, 'Europe/Berlin', iso(today - 5 * DAY), iso(today));
+  });
+
   it('loads rows that fit no candidate zone, and flags their windows with the offset that would fit', async () => {
     // The CSV is in Tokyo time (+09:00); the candidates are UTC and the workspace's Europe/Berlin.
     const e = await start('Europe/Berlin', 'Asia/Tokyo');
