@@ -50,59 +50,54 @@ export async function syncCompanies(ctx: AppContext, options: SyncCompaniesOptio
   const cfg = ctx.config.entities;
   const log = ctx.log.child({ stream: 'companies' });
   const allowMassDelete = options.allowMassDelete === true || cfg.companiesAllowMassDelete;
-  return runs.withStreamRun(
-    ctx,
-    'companies',
-    async (run) => {
-      const { runId } = run;
-      await runs.startRun(ctx.pool, runId, 'companies');
-      let restarts = 0;
-      let previousEnd: { pages: number; fetched: number } | null = null;
-      for (;;) {
-        const stage = new EntityStage(ctx.pool, runId, options.stage);
-        options.onStage?.(stage);
-        try {
-          const scrolled = await scrollOnce(ctx, run, stage, previousEnd, options.stage?.stallLimitMs ?? STAGE_STALL_LIMIT_MS);
-          const staged = await stage.drain();
-          const done = { runId, pages: scrolled.pages, fetched: staged, restarts };
-          const outcome = await run.mergeTransaction<{ refused: string } | { refused?: undefined; result: runs.SyncRunResult }>(
-            async (client) => {
-              const check = await countCompanyDeletions(client, runId);
-              const minKept = Math.ceil(cfg.companiesMinLiveRatio * check.live);
-              if (!allowMassDelete && check.live > 0 && check.kept < minKept) {
-                const reason = refusalMessage(check, cfg.companiesMinLiveRatio);
-                await runs.recordRefusal(client, { ...done, wouldDelete: check.live - check.kept, liveBefore: check.live, reason });
-                return { refused: reason };
-              }
-              const merged = await mergeCompanies(client, runId);
-              await client.query('DELETE FROM etl_entity_stage WHERE run_id = $1', [runId]);
-              const r: runs.SyncRunResult = { ...done, stream: 'companies', ...merged };
-              await runs.completeRun(client, r);
-              return { result: r };
-            },
-          );
-          if (outcome.refused !== undefined) {
-            log.error({ runId, reason: outcome.refused }, 'companies scroll refused');
-            throw new FatalError(outcome.refused);
-          }
-          log.info({ ...outcome.result, peakBufferedPages: stage.counters.peakBufferedPages }, 'companies scroll merged');
-          return outcome.result;
-        } catch (err) {
-          await stage.clear();
-          if (!(err instanceof ScrollRestart)) throw err;
-          run.assertOwned();
-          restarts += 1;
-          previousEnd = err.end;
-          await runs.recordProgress(ctx.pool, runId, { pages: 0, fetched: 0, restarts });
-          if (restarts > cfg.scrollMaxRestarts) {
-            throw new RetriableError(`The companies scroll had to restart ${restarts} times (${err.message}); giving up on this run.`);
-          }
-          log.warn({ restarts, reason: err.message }, 'restarting the companies scroll from the beginning');
+  return runs.withStreamRun(ctx, 'companies', options.signal, async (run) => {
+    const { runId } = run;
+    await runs.startRun(ctx.pool, runId, 'companies');
+    let restarts = 0;
+    let previousEnd: { pages: number; fetched: number } | null = null;
+    for (;;) {
+      const stage = new EntityStage(ctx.pool, runId, options.stage);
+      options.onStage?.(stage);
+      try {
+        const scrolled = await scrollOnce(ctx, run, stage, previousEnd, options.stage?.stallLimitMs ?? STAGE_STALL_LIMIT_MS);
+        const staged = await stage.drain();
+        const done = { runId, pages: scrolled.pages, fetched: staged, restarts };
+        const outcome = await run.mergeTransaction<{ refused: string } | { refused?: undefined; result: runs.SyncRunResult }>(
+          async (client) => {
+            const check = await countCompanyDeletions(client, runId);
+            const minKept = Math.ceil(cfg.companiesMinLiveRatio * check.live);
+            if (!allowMassDelete && check.live > 0 && check.kept < minKept) {
+              const reason = refusalMessage(check, cfg.companiesMinLiveRatio);
+              await runs.recordRefusal(client, { ...done, wouldDelete: check.live - check.kept, liveBefore: check.live, reason });
+              return { refused: reason };
+            }
+            const merged = await mergeCompanies(client, runId);
+            await client.query('DELETE FROM etl_entity_stage WHERE run_id = $1', [runId]);
+            const r: runs.SyncRunResult = { ...done, stream: 'companies', ...merged };
+            await runs.completeRun(client, r);
+            return { result: r };
+          },
+        );
+        if (outcome.refused !== undefined) {
+          log.error({ runId, reason: outcome.refused }, 'companies scroll refused');
+          throw new FatalError(outcome.refused);
         }
+        log.info({ ...outcome.result, peakBufferedPages: stage.counters.peakBufferedPages }, 'companies scroll merged');
+        return outcome.result;
+      } catch (err) {
+        await stage.clear();
+        if (!(err instanceof ScrollRestart)) throw err;
+        run.assertOwned();
+        restarts += 1;
+        previousEnd = err.end;
+        await runs.recordProgress(ctx.pool, runId, { pages: 0, fetched: 0, restarts });
+        if (restarts > cfg.scrollMaxRestarts) {
+          throw new RetriableError(`The companies scroll had to restart ${restarts} times (${err.message}); giving up on this run.`);
+        }
+        log.warn({ restarts, reason: err.message }, 'restarting the companies scroll from the beginning');
       }
-    },
-    options.signal,
-  );
+    }
+  });
 }
 
 function refusalMessage(check: { live: number; kept: number; returned: number }, minRatio: number): string {
@@ -116,7 +111,8 @@ function refusalMessage(check: { live: number; kept: number; returned: number },
 
 /**
  * Scrolls from the first page to the end, pushing pages to `stage`. Throws ScrollRestart when the
- * scroll died (500) or expired (404 after a full page). A 404 after a full page is ambiguous — the
+ * scroll died (500) or expired (404 after a full page), or when Postgres took no staged page for
+ * `stallLimitMs` (fetching on would hold unbounded memory; waiting longer would let it expire). A 404 after a full page is ambiguous — the
  * end of a scroll whose size is a multiple of 100 looks the same — so it restarts once, and accepts
  * the end if the new scroll ends in the same place (`previousEnd`).
  */

@@ -125,8 +125,8 @@ export interface StreamRun {
 export async function withStreamRun(
   ctx: AppContext,
   stream: EntityStream,
+  signal: AbortSignal | undefined,
   body: (run: StreamRun) => Promise<SyncRunResult>,
-  signal?: AbortSignal,
 ): Promise<SyncRunResult> {
   const me = await connectIntercom(ctx);
   const lock = new RedisLock(ctx.redis, `${ctx.config.queuePrefix}:${stream}-sync:${me.workspaceId}`);

@@ -22,57 +22,52 @@ class SearchRestart extends Error {}
 export async function syncTickets(ctx: AppContext, now: () => number = Date.now, signal?: AbortSignal): Promise<runs.SyncRunResult> {
   const cfg = ctx.config.entities;
   const log = ctx.log.child({ stream: 'tickets' });
-  return runs.withStreamRun(
-    ctx,
-    'tickets',
-    async (run) => {
-      const { runId } = run;
-      const watermark = await runs.getWatermark(ctx.pool, 'tickets');
-      const runStartSec = Math.floor(now() / 1000);
-      const fromSec = watermark ? Math.max(0, Math.floor(watermark.getTime() / 1000) - Math.floor(cfg.ticketsOverlapMs / 1000)) : null;
-      await runs.startRun(ctx.pool, runId, 'tickets', {
-        from: fromSec === null ? null : new Date(fromSec * 1000),
-        to: new Date(runStartSec * 1000),
-      });
-      const [types, states] = await Promise.all([ctx.intercom.listTicketTypes(signal), listStates(ctx, signal)]);
-      let restarts = 0;
-      for (;;) {
-        const stage = new EntityStage(ctx.pool, runId);
-        try {
-          const pages = await searchAll(ctx, run, stage, ticketQuery(fromSec, runStartSec));
-          const fetched = await stage.drain();
-          const result = await run.mergeTransaction(async (client) => {
-            const upserted = await mergeTickets(client, runId);
-            await replaceTicketReferences(client, types, states);
-            await client.query('DELETE FROM etl_entity_stage WHERE run_id = $1', [runId]);
-            await runs.setWatermark(client, 'tickets', new Date(runStartSec * 1000), runId);
-            const watermarkIso = new Date(runStartSec * 1000).toISOString();
-            const r: runs.SyncRunResult = {
-              runId,
-              stream: 'tickets',
-              pages,
-              fetched,
-              upserted,
-              deleted: 0,
-              restarts,
-              watermark: watermarkIso,
-            };
-            await runs.completeRun(client, r);
-            return r;
-          });
-          log.info(result, 'tickets merged; watermark advanced');
-          return result;
-        } catch (err) {
-          await stage.clear();
-          if (!(err instanceof SearchRestart)) throw err;
-          if (++restarts > cfg.ticketsMaxRestarts)
-            throw new RetriableError(`Tickets search kept failing (${err.message}); giving up on this run.`);
-          log.warn({ restarts, reason: err.message }, 'restarting the tickets run from the watermark');
-        }
+  return runs.withStreamRun(ctx, 'tickets', signal, async (run) => {
+    const { runId } = run;
+    const watermark = await runs.getWatermark(ctx.pool, 'tickets');
+    const runStartSec = Math.floor(now() / 1000);
+    const fromSec = watermark ? Math.max(0, Math.floor(watermark.getTime() / 1000) - Math.floor(cfg.ticketsOverlapMs / 1000)) : null;
+    await runs.startRun(ctx.pool, runId, 'tickets', {
+      from: fromSec === null ? null : new Date(fromSec * 1000),
+      to: new Date(runStartSec * 1000),
+    });
+    const [types, states] = await Promise.all([ctx.intercom.listTicketTypes(signal), listStates(ctx, signal)]);
+    let restarts = 0;
+    for (;;) {
+      const stage = new EntityStage(ctx.pool, runId);
+      try {
+        const pages = await searchAll(ctx, run, stage, ticketQuery(fromSec, runStartSec));
+        const fetched = await stage.drain();
+        const result = await run.mergeTransaction(async (client) => {
+          const upserted = await mergeTickets(client, runId);
+          await replaceTicketReferences(client, types, states);
+          await client.query('DELETE FROM etl_entity_stage WHERE run_id = $1', [runId]);
+          await runs.setWatermark(client, 'tickets', new Date(runStartSec * 1000), runId);
+          const watermarkIso = new Date(runStartSec * 1000).toISOString();
+          const r: runs.SyncRunResult = {
+            runId,
+            stream: 'tickets',
+            pages,
+            fetched,
+            upserted,
+            deleted: 0,
+            restarts,
+            watermark: watermarkIso,
+          };
+          await runs.completeRun(client, r);
+          return r;
+        });
+        log.info(result, 'tickets merged; watermark advanced');
+        return result;
+      } catch (err) {
+        await stage.clear();
+        if (!(err instanceof SearchRestart)) throw err;
+        if (++restarts > cfg.ticketsMaxRestarts)
+          throw new RetriableError(`Tickets search kept failing (${err.message}); giving up on this run.`);
+        log.warn({ restarts, reason: err.message }, 'restarting the tickets run from the watermark');
       }
-    },
-    signal,
-  );
+    }
+  });
 }
 
 /** `updated_at >= from AND updated_at < runStart` (only the upper bound on the first run). */
