@@ -101,6 +101,24 @@ describe('companies deletions are safe', () => {
     expect(await stagedRows()).toBe(0);
   });
 
+  it('a run whose Postgres lease was taken over cannot merge, even with its Redis lock', async () => {
+    await syncCompanies(env.ctx);
+    env.fake.removeCompany(String(env.fake.companies()[5]!.id));
+    const release = env.fake.holdScroll(3);
+    const running = settle(syncCompanies(env.ctx));
+    try {
+      await waitFor(() => env.fake.scrollStats().heldRequests === 1, 10_000, 'the scroll to reach its end page');
+      // Its lease expired while it stalled, and another run took the stream over.
+      await env.query(`UPDATE etl_sync_leases SET run_id = 'companies-other', expires_at = now() + interval '1 minute'`);
+    } finally {
+      release();
+    }
+    const outcome = await running;
+    expect(outcome).toBeInstanceOf(Error);
+    expect((outcome as Error).message).toMatch(/no longer owns the stream: run companies-other has taken the companies stream over/);
+    expect(await companyCount('_deleted_at IS NULL')).toBe(300);
+  });
+
   it("a second run cannot drop a live run's staged rows, even after the first lost its Redis lock", async () => {
     const release = env.fake.holdScroll(3);
     const first = settle(syncCompanies(env.ctx));
