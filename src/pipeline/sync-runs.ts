@@ -141,7 +141,7 @@ export async function withStreamRun(
     });
     if (holder) {
       throw new NotReadyError(
-        `${stream} run ${holder.holder} still holds the stream (its lease runs until ${holder.expiresAt.toISOString()}), though it lost its Redis lock; waiting for it to end`,
+        `${stream} run ${holder.holder} still holds the stream (its lease runs until ${holder.expiresAt.toISOString()}; it lost its Redis lock, or runs under another ETL_QUEUE_PREFIX); waiting for it to end`,
         5_000,
       );
     }
