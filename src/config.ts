@@ -61,8 +61,15 @@ export interface Config {
     scrollExistsWaitMs: number;
     /** Waits for another client's scroll before the run fails. Default 10. */
     scrollExistsRetries: number;
-    /** Restarts of a scroll that died (500) or expired (404) before the run fails. Default 5. */
+    /** Restarts of a scroll that died (500), expired (404) or was given up while Postgres stalled, before the run fails. Default 5. */
     scrollMaxRestarts: number;
+    /**
+     * Fraction (0–1) of the live companies a completed scroll must return, or the run refuses to
+     * mark the rest deleted and changes nothing. 0 disables the check. Default 0.5.
+     */
+    companiesMinLiveRatio: number;
+    /** Skip that check on every run (workers); `sync companies --allow-mass-delete` does it once. Default false. */
+    companiesAllowMassDelete: boolean;
     /** Tickets re-fetched before the watermark, ms. Default 1 h. */
     ticketsOverlapMs: number;
     /** Tickets per search page (Intercom's maximum is 150). Default 150. */
@@ -110,6 +117,23 @@ export function loadConfig(env: Env = process.env, overrides: Env = {}): Config 
       return def;
     }
     return n;
+  };
+  const ratio = (name: string, def: number): number => {
+    const raw = e[name]?.trim();
+    if (raw === undefined || raw === '') return def;
+    const n = /^\d*\.?\d+$/.test(raw) ? Number(raw) : NaN;
+    if (!(n >= 0 && n <= 1)) {
+      problems.push(`${name}=${JSON.stringify(raw)} must be a fraction from 0 to 1 (e.g. 0.5 for 50 %).`);
+      return def;
+    }
+    return n;
+  };
+  const bool = (name: string, def: boolean): boolean => {
+    const raw = str(name, String(def)).toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+    if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+    problems.push(`${name}=${JSON.stringify(raw)} must be true or false.`);
+    return def;
   };
   const list = (name: string): string[] =>
     str(name, '')
@@ -227,6 +251,8 @@ export function loadConfig(env: Env = process.env, overrides: Env = {}): Config 
       scrollExistsWaitMs: int('ETL_SCROLL_EXISTS_WAIT_MS', 61_000, 100),
       scrollExistsRetries: int('ETL_SCROLL_EXISTS_RETRIES', 10, 0, 1000),
       scrollMaxRestarts: int('ETL_SCROLL_MAX_RESTARTS', 5, 0, 100),
+      companiesMinLiveRatio: ratio('ETL_COMPANIES_MIN_LIVE_RATIO', 0.5),
+      companiesAllowMassDelete: bool('ETL_COMPANIES_ALLOW_MASS_DELETE', false),
       ticketsOverlapMs,
       ticketsPageSize: int('ETL_TICKETS_PAGE_SIZE', 150, 1, 150),
       ticketsMaxRestarts: int('ETL_TICKETS_MAX_RESTARTS', 3, 0, 100),

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { syncCompanies } from '../src/pipeline/sync-companies.js';
+import type { EntityStage } from '../src/sinks/entity-stage.js';
 import { runCli, waitFor } from './helpers/cli-process.js';
 import pg from 'pg';
 import { TEST_DATABASE_URL, useTestEnv, type TestEnv } from './helpers/test-env.js';
@@ -30,20 +31,74 @@ describe('companies sync (scroll)', () => {
     expect(run).toEqual({ status: 'completed', rows_fetched: '2600' });
   });
 
-  it('keeps scrolling while Postgres is stuck: fetching never waits for staging', async () => {
-    // Block every write to the staging table; the scroll must still reach its end meanwhile.
+  /** Blocks every write to the staging table until the returned function is called. */
+  async function lockStagingTable(): Promise<() => Promise<void>> {
     const blocker = new pg.Client({ connectionString: TEST_DATABASE_URL });
     await blocker.connect();
     await blocker.query(`SET search_path TO "${env.schema}"`);
     await blocker.query('BEGIN');
     await blocker.query('LOCK TABLE etl_entity_stage IN ACCESS EXCLUSIVE MODE');
-    const running = syncCompanies(env.newContext());
-    await waitFor(() => env.fake.scrollStats().sessions.some((s) => s.endedBy === 'empty'), 10_000, 'the scroll to reach its end');
-    await blocker.query('COMMIT');
-    await blocker.end();
+    return async () => {
+      await blocker.query('COMMIT');
+      await blocker.end();
+    };
+  }
+
+  it('holds a bounded number of pages while Postgres is stuck, then finishes', async () => {
+    const unlock = await lockStagingTable();
+    let stage: EntityStage | undefined;
+    const running = syncCompanies(env.newContext(), { stage: { maxBufferedPages: 4 }, onStage: (s) => (stage = s) });
+    try {
+      // The scroll stops fetching once 4 pages are held (2 in the blocked COPY, 2 waiting).
+      await waitFor(() => stage?.waitingForRoom === true, 10_000, 'the scroll to wait for room in the stage');
+      expect(stage!.bufferedPages).toBe(4);
+      expect(env.fake.scrollStats().pagesServed).toBe(4);
+    } finally {
+      await unlock();
+    }
     const result = await running;
     expect(result).toMatchObject({ fetched: 2600, restarts: 0 });
+    expect(stage!.counters.peakBufferedPages).toBeLessThanOrEqual(4);
+    expect(stage!.counters.waitsForRoom).toBeGreaterThanOrEqual(1);
     expect(await companyCount()).toBe(2600);
+  });
+
+  /** Nothing can make room while the table is locked: a wait that ended is one that gave up. */
+  const gaveUp = (stage: EntityStage | undefined) => stage !== undefined && stage.counters.waitsForRoom >= 1 && !stage.waitingForRoom;
+
+  it('gives the scroll up before it expires when Postgres stays stuck, and starts again (bounded)', async () => {
+    const unlock = await lockStagingTable();
+    let stage: EntityStage | undefined;
+    const running = syncCompanies(env.newContext(), { stage: { maxBufferedPages: 2, stallLimitMs: 300 }, onStage: (s) => (stage = s) });
+    try {
+      await waitFor(() => gaveUp(stage), 10_000, 'the scroll to give up waiting for Postgres');
+      expect(env.fake.scrollStats().pagesServed).toBe(2);
+    } finally {
+      await unlock();
+    }
+    // The abandoned scroll is still open at Intercom until it idles out: the restart waits for it.
+    await waitFor(() => env.fake.scrollStats().scrollExistsRejections >= 1, 10_000, 'the restarted scroll to meet the abandoned one');
+    env.fake.advanceClock(61_000);
+    const result = await running;
+    expect(result).toMatchObject({ fetched: 2600, restarts: 1 });
+    expect(await companyCount()).toBe(2600);
+
+    // With no restart allowed, a stall fails the run (retried by its job) and changes nothing.
+    env.fake.removeCompany(String(env.fake.companies()[0]!.id));
+    const unlockAgain = await lockStagingTable();
+    let stalled: EntityStage | undefined;
+    const failing = syncCompanies(env.newContext({ ETL_SCROLL_MAX_RESTARTS: '0' }), {
+      stage: { maxBufferedPages: 2, stallLimitMs: 200 },
+      onStage: (s) => (stalled = s),
+    }).then(
+      () => 'completed',
+      (err: Error) => err.message,
+    );
+    await waitFor(() => gaveUp(stalled), 10_000, 'the scroll to give up waiting for Postgres');
+    await unlockAgain();
+    expect(await failing).toMatch(/restart 1 times \(Postgres took no staged page/);
+    expect(await companyCount('_deleted_at IS NULL')).toBe(2600);
+    expect(await env.query('SELECT 1 FROM etl_entity_stage')).toEqual([]);
   });
 
   it('waits on scroll_exists while another scroll is open, then succeeds', async () => {

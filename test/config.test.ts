@@ -57,6 +57,24 @@ describe('configuration', () => {
     expect((err as ConfigError).problems.length).toBe(6);
   });
 
+  it('validates the companies mass-delete guard options', () => {
+    expect(loadConfig({}).entities).toMatchObject({ companiesMinLiveRatio: 0.5, companiesAllowMassDelete: false });
+    expect(loadConfig({ ETL_COMPANIES_MIN_LIVE_RATIO: '0', ETL_COMPANIES_ALLOW_MASS_DELETE: 'yes' }).entities).toMatchObject({
+      companiesMinLiveRatio: 0,
+      companiesAllowMassDelete: true,
+    });
+    let err: unknown;
+    try {
+      loadConfig({ ETL_COMPANIES_MIN_LIVE_RATIO: '50%', ETL_COMPANIES_ALLOW_MASS_DELETE: 'maybe' });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as ConfigError).problems).toEqual([
+      'ETL_COMPANIES_MIN_LIVE_RATIO="50%" must be a fraction from 0 to 1 (e.g. 0.5 for 50 %).',
+      'ETL_COMPANIES_ALLOW_MASS_DELETE="maybe" must be true or false.',
+    ]);
+  });
+
   it('honours the db index of REDIS_URL', async () => {
     const ctx = createContext(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379/3' }), { log: silentLogger() });
     try {

@@ -66,7 +66,8 @@ export async function statusCommand(ctx: AppContext, opts: { json?: boolean }): 
     out.push(
       `${pad(e.stream, 12)}${pad(day(e.lastCompletedAt), 20)}${pad(e.lastRunStatus ?? '-', 11)}${pad(e.lastRunRows === null ? '-' : String(e.lastRunRows), 9)}${pad(String(e.rows), 9)}${pad(e.deleted === null ? '-' : String(e.deleted), 9)}${e.watermark ? e.watermark.toISOString() : '-'}`,
     );
-    if (e.lastRunStatus === 'failed' && e.lastError) out.push(`  ${e.stream}: last failure: ${e.lastError}`);
+    const unfinished = e.lastRunStatus === 'failed' || e.lastRunStatus === 'refused' || e.lastRunStatus === 'interrupted';
+    if (unfinished && e.lastError) out.push(`  ${e.stream}: last run ${e.lastRunStatus}: ${e.lastError}`);
   }
   process.stdout.write(`${out.join('\n')}\n`);
   return EXIT_OK;

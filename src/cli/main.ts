@@ -94,13 +94,15 @@ program
   .command('sync')
   .description('the nightly run, now: reporting lookback windows, a full companies scroll, incremental tickets; then exit')
   .argument('[streams...]', `any of ${STREAMS.join(', ')} (default: all three)`)
-  .action((streams: string[]) =>
+  .option('--allow-mass-delete', 'companies: mark companies deleted even if the scroll returned far fewer than are live')
+  .action((streams: string[], opts: { allowMassDelete?: boolean }) =>
     runCommand(async (ctx) => {
       const unknown = streams.filter((s) => !(STREAMS as readonly string[]).includes(s));
       if (unknown.length > 0) throw new InvalidArgumentError(`Unknown stream(s) ${unknown.join(', ')}; choose from ${STREAMS.join(', ')}.`);
       const chosen = (streams.length > 0 ? [...new Set(streams)] : [...STREAMS]) as Stream[];
       const { signal } = onShutdownSignal();
-      const summary = await runSync(ctx, syncRequest(chosen), (line) => process.stderr.write(`${line}\n`), signal);
+      const request = syncRequest(chosen, { allowMassDelete: opts.allowMassDelete === true });
+      const summary = await runSync(ctx, request, (line) => process.stderr.write(`${line}\n`), signal);
       process.stdout.write(`${formatSyncSummary(summary)}\n`);
       return syncFailed(summary) ? EXIT_FAILED : EXIT_OK;
     }),

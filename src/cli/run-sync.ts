@@ -26,13 +26,16 @@ export interface SyncRequest {
   /** Reporting windows to plan (nightly or a backfill range); null: no reports. */
   reports: PlanRequest | null;
   entities: EntityStream[];
+  /** Companies: accept a scroll that would mark most live companies deleted (`--allow-mass-delete`). */
+  allowMassDelete?: boolean;
 }
 
 /** The streams of `sync [streams]` as a request: reports the nightly way, plus the entity streams. */
-export function syncRequest(streams: Stream[]): SyncRequest {
+export function syncRequest(streams: Stream[], options: { allowMassDelete?: boolean } = {}): SyncRequest {
   return {
     reports: streams.includes('reports') ? { mode: 'nightly' } : null,
     entities: streams.filter((s): s is EntityStream => s !== 'reports'),
+    ...(options.allowMassDelete ? { allowMassDelete: true } : {}),
   };
 }
 
@@ -50,7 +53,7 @@ export async function runSync(
   await migrate(ctx.pool, ctx.config.pgSchema);
   const me = await connectIntercom(ctx);
   say(`Workspace ${me.workspaceId} (${me.workspaceName}, region ${me.region}); schema "${ctx.config.pgSchema}".`);
-  const jobs = await queueEntitySyncs(ctx, request.entities);
+  const jobs = await queueEntitySyncs(ctx, request.entities, request.allowMassDelete ? { allowMassDelete: true } : {});
   const plan = request.reports ? await planReportExports(ctx, request.reports) : null;
   if (plan) {
     for (const w of plan.warnings) say(`warning: ${w}`);

@@ -237,6 +237,11 @@ export class FakeIntercom {
     this.companyApi.injectScrollFailure(rule);
   }
 
+  /** The request for page `afterPages + 1` of a scroll waits until the returned release() is called. */
+  holdScroll(afterPages: number): () => void {
+    return this.companyApi.holdScroll(afterPages);
+  }
+
   scrollStats(): ScrollStats {
     return this.companyApi.scrollStats();
   }

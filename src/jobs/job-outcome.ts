@@ -7,7 +7,9 @@ import { describeError, FatalError, NotReadyError, RateLimitedError } from '../e
  *   (no attempt used, no worker slot held while Intercom works);
  * - the per-10-second 429 → queue.rateLimit + RateLimitError (the whole queue pauses: the budget is shared);
  * - FatalError → UnrecoverableError (fails now, whatever `attempts` says);
- * - anything else is retriable: rethrown, BullMQ retries with backoff until attempts run out.
+ * - anything else is retriable: rethrown, BullMQ retries with backoff until attempts run out;
+ * - anything after `signal` aborted (the worker is shutting down) → moveToDelayed + DelayedError:
+ *   the job goes back to the queue at once without using an attempt.
  * `onFinalFailure` runs before a job fails for good, so the ledger records why.
  */
 export async function runJob<T>(
@@ -16,10 +18,15 @@ export async function runJob<T>(
   queue: Queue,
   body: () => Promise<T>,
   onFinalFailure: (message: string) => Promise<void>,
+  signal?: AbortSignal,
 ): Promise<T> {
   try {
     return await body();
   } catch (err) {
+    if (signal?.aborted) {
+      await job.moveToDelayed(Date.now() + 1000, token);
+      throw new DelayedError();
+    }
     if (err instanceof NotReadyError) {
       await job.moveToDelayed(Date.now() + err.pollAfterMs, token);
       throw new DelayedError();

@@ -9,6 +9,12 @@ import { runJob } from './job-outcome.js';
 /** Payload: when the run was asked for (also its job id). No state: runs are recorded in etl_sync_runs. */
 export interface SyncEntityPayload {
   requestedAt: string;
+  /** Companies: mark companies deleted even if the scroll returned far fewer than are live (`--allow-mass-delete`). */
+  allowMassDelete?: boolean;
+}
+
+export interface EntitySyncOptions {
+  allowMassDelete?: boolean;
 }
 
 /**
@@ -27,34 +33,48 @@ export const SYNC_ENTITY_JOB_OPTIONS: JobsOptions = {
   removeOnFail: { age: 86_400 },
 };
 
-function defineSyncJob(stream: EntityStream, run: (ctx: AppContext) => Promise<unknown>): JobDefinition<SyncEntityPayload> {
+type RunSync = (ctx: AppContext, payload: SyncEntityPayload, signal: AbortSignal | undefined) => Promise<unknown>;
+
+function defineSyncJob(stream: EntityStream, run: RunSync): JobDefinition<SyncEntityPayload> {
   return {
     name: `sync-${stream}`,
     queue: 'entities',
-    parse: (data) => ({ requestedAt: String((data as Partial<SyncEntityPayload>).requestedAt ?? '') }),
-    process: (ctx, job, token) =>
+    parse: (data) => {
+      const d = data as Partial<SyncEntityPayload>;
+      return { requestedAt: String(d.requestedAt ?? ''), ...(d.allowMassDelete === true ? { allowMassDelete: true } : {}) };
+    },
+    process: (ctx, job, token, payload, signal) =>
       runJob(
         job,
         token,
         ctx.queues.entities,
-        () => run(ctx),
+        () => run(ctx, payload, signal),
         async (message) => {
           ctx.log.error({ stream, err: message }, `${stream} sync failed`);
         },
+        signal,
       ),
   };
 }
 
-export const syncCompaniesJob = defineSyncJob('companies', syncCompanies);
-export const syncTicketsJob = defineSyncJob('tickets', (ctx) => syncTickets(ctx));
+export const syncCompaniesJob = defineSyncJob('companies', (ctx, payload, signal) =>
+  syncCompanies(ctx, { ...(payload.allowMassDelete ? { allowMassDelete: true } : {}), ...(signal ? { signal } : {}) }),
+);
+export const syncTicketsJob = defineSyncJob('tickets', (ctx, _payload, signal) => syncTickets(ctx, Date.now, signal));
 
 /** Queues one run of each stream; returns the job ids. */
-export async function queueEntitySyncs(ctx: AppContext, streams: EntityStream[]): Promise<Array<{ stream: EntityStream; jobId: string }>> {
+export async function queueEntitySyncs(
+  ctx: AppContext,
+  streams: EntityStream[],
+  options: EntitySyncOptions = {},
+): Promise<Array<{ stream: EntityStream; jobId: string }>> {
   const requestedAt = new Date();
   const out: Array<{ stream: EntityStream; jobId: string }> = [];
   for (const stream of streams) {
     const jobId = syncEntityJobId(stream, requestedAt);
-    await ctx.queues.entities.add(`sync-${stream}`, { requestedAt: requestedAt.toISOString() }, { ...SYNC_ENTITY_JOB_OPTIONS, jobId });
+    const payload: SyncEntityPayload = { requestedAt: requestedAt.toISOString() };
+    if (stream === 'companies' && options.allowMassDelete) payload.allowMassDelete = true;
+    await ctx.queues.entities.add(`sync-${stream}`, payload, { ...SYNC_ENTITY_JOB_OPTIONS, jobId });
     out.push({ stream, jobId });
   }
   return out;

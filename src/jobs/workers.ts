@@ -19,10 +19,11 @@ export function startWorkers(ctx: AppContext, queues: QueueName[] = Object.value
     const definitions = new Map(JOB_DEFINITIONS.filter((d) => d.queue === queueName).map((d) => [d.name, d]));
     const worker = new Worker(
       queueName,
-      async (job, token) => {
+      // Three parameters: BullMQ passes a cancellation signal only to processors that declare it.
+      async (job, token, signal) => {
         const def = definitions.get(job.name);
         if (!def) throw new Error(`No job type named ${JSON.stringify(job.name)} on queue ${queueName}.`);
-        return def.process(ctx, job, token, def.parse(job.data));
+        return def.process(ctx, job, token, def.parse(job.data), signal);
       },
       {
         connection: ctx.redis,
@@ -46,6 +47,9 @@ export function startWorkers(ctx: AppContext, queues: QueueName[] = Object.value
     async close(timeoutMs = 30_000) {
       let timer: NodeJS.Timeout | undefined;
       const graceful = Promise.all(workers.map((w) => w.close()));
+      // A companies/tickets run is all-or-nothing and may need many minutes: waiting out the drain
+      // cannot save it, so cancel it now (it records itself as interrupted and is retried).
+      for (const [i, name] of queues.entries()) if (name === QUEUE_NAMES.entities) workers[i]!.cancelAllJobs('worker shutting down');
       const forced = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), timeoutMs);
       });

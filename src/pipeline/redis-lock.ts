@@ -45,6 +45,13 @@ export class RedisLock {
     return this.lost;
   }
 
+  /** Asks Redis now (renewing the lease): true if the lock is still ours. */
+  async confirm(): Promise<boolean> {
+    const held = (await this.redis.eval(RENEW, 1, this.key, this.token, String(this.ttlMs))) === 1;
+    if (!held) this.lost = true;
+    return held;
+  }
+
   async release(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;

@@ -78,7 +78,9 @@ export interface EntityStatus {
   stream: 'companies' | 'tickets';
   lastCompletedAt: Date | null;
   lastRunRows: number | null;
+  /** running, completed, failed, refused (too many deletions: nothing changed) or interrupted (shutdown). */
   lastRunStatus: string | null;
+  /** Why the latest run that did not complete ended (failed, refused or interrupted). */
   lastError: string | null;
   /** Rows in the table (companies: live ones). */
   rows: number;
@@ -102,7 +104,8 @@ export async function entityStatus(pool: pg.Pool): Promise<EntityStatus[]> {
             (SELECT max(finished_at) FROM etl_sync_runs r WHERE r.stream = s.stream AND r.status = 'completed') AS last_completed_at,
             (SELECT rows_fetched FROM etl_sync_runs r WHERE r.stream = s.stream AND r.status = 'completed' ORDER BY finished_at DESC LIMIT 1) AS last_rows,
             (SELECT status FROM etl_sync_runs r WHERE r.stream = s.stream ORDER BY started_at DESC LIMIT 1) AS last_status,
-            (SELECT error FROM etl_sync_runs r WHERE r.stream = s.stream AND r.status = 'failed' ORDER BY started_at DESC LIMIT 1) AS last_error,
+            (SELECT error FROM etl_sync_runs r WHERE r.stream = s.stream AND r.status IN ('failed', 'refused', 'interrupted')
+              ORDER BY started_at DESC LIMIT 1) AS last_error,
             (SELECT watermark FROM etl_sync_state w WHERE w.stream = s.stream) AS watermark
        FROM (VALUES ('companies'), ('tickets')) AS s(stream)`,
   );

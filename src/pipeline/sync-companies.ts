@@ -1,15 +1,31 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppContext } from '../context.js';
 import { FatalError, NotFoundError, RateLimitedError, RetriableError } from '../errors.js';
-import { withTransaction } from '../db/pool.js';
-import { EntityStage } from '../sinks/entity-stage.js';
-import { mergeCompanies } from '../sinks/entity-merge.js';
+import { EntityStage, type StageLimits } from '../sinks/entity-stage.js';
+import { countCompanyDeletions, mergeCompanies } from '../sinks/entity-merge.js';
 import * as runs from './sync-runs.js';
 
 /** Intercom's scroll pages hold 100 companies; a shorter page is the last one. */
 const SCROLL_PAGE_SIZE = 100;
 /** Retries of one page after a network error or 502/503/504, before the scroll is restarted. */
 const PAGE_RETRIES = 2;
+/**
+ * How long the scroll waits for Postgres to take staged pages before giving the scroll up (and
+ * starting again, which counts as a restart): Intercom forgets a scroll idle for 60 s, and the
+ * next page request must still reach it in time.
+ */
+const STAGE_STALL_LIMIT_MS = 45_000;
+
+export interface SyncCompaniesOptions {
+  /** Mark companies deleted even when the scroll returned fewer than ETL_COMPANIES_MIN_LIVE_RATIO of the live ones. */
+  allowMassDelete?: boolean;
+  /** The job's cancellation signal: aborts in-flight requests; the run ends as interrupted. */
+  signal?: AbortSignal;
+  /** Staging limits (tests make them small). */
+  stage?: Partial<StageLimits> & { stallLimitMs?: number };
+  /** Called with each scroll attempt's stage (tests read its counters). */
+  onStage?: (stage: EntityStage) => void;
+}
 
 /** Thrown inside a scroll attempt when the scroll cannot continue and must start again from zero. */
 class ScrollRestart extends Error {
@@ -25,35 +41,53 @@ class ScrollRestart extends Error {
 /**
  * One full companies scroll, as a snapshot: every company upserted by `id`, companies missing from
  * a completed scroll marked `_deleted_at`, and nothing changed at all if the scroll does not
- * complete. Only one scroll runs per workspace across all processes and hosts (withStreamRun's
- * lock; Intercom allows one open scroll). Pages are fetched back to back and staged in Postgres in
- * the background, so a slow database never lets the scroll idle into expiry.
+ * complete — or if it would mark too many live companies deleted (a truncated scroll looks like
+ * a mass deletion; the run is refused unless allowed). Only one scroll runs per workspace across
+ * all processes and hosts (withStreamRun's lock; Intercom allows one open scroll). Pages are
+ * fetched back to back and staged in Postgres in the background, a bounded number ahead.
  */
-export async function syncCompanies(ctx: AppContext): Promise<runs.SyncRunResult> {
+export async function syncCompanies(ctx: AppContext, options: SyncCompaniesOptions = {}): Promise<runs.SyncRunResult> {
   const cfg = ctx.config.entities;
   const log = ctx.log.child({ stream: 'companies' });
-  return runs.withStreamRun(ctx, 'companies', async (runId, lock) => {
+  const allowMassDelete = options.allowMassDelete === true || cfg.companiesAllowMassDelete;
+  return runs.withStreamRun(ctx, 'companies', options.signal, async (run) => {
+    const { runId } = run;
     await runs.startRun(ctx.pool, runId, 'companies');
     let restarts = 0;
     let previousEnd: { pages: number; fetched: number } | null = null;
     for (;;) {
-      const stage = new EntityStage(ctx.pool, runId);
+      const stage = new EntityStage(ctx.pool, runId, options.stage);
+      options.onStage?.(stage);
       try {
-        const scrolled = await scrollOnce(ctx, stage, previousEnd);
+        const scrolled = await scrollOnce(ctx, run, stage, previousEnd, options.stage?.stallLimitMs ?? STAGE_STALL_LIMIT_MS);
         const staged = await stage.drain();
-        const result = await withTransaction(ctx.pool, async (client) => {
-          const merged = await mergeCompanies(client, runId);
-          await client.query('DELETE FROM etl_entity_stage WHERE run_id = $1', [runId]);
-          const r: runs.SyncRunResult = { runId, stream: 'companies', pages: scrolled.pages, fetched: staged, ...merged, restarts };
-          await runs.completeRun(client, r);
-          return r;
-        });
-        log.info(result, 'companies scroll merged');
-        return result;
+        const done = { runId, pages: scrolled.pages, fetched: staged, restarts };
+        const outcome = await run.mergeTransaction<{ refused: string } | { refused?: undefined; result: runs.SyncRunResult }>(
+          async (client) => {
+            const check = await countCompanyDeletions(client, runId);
+            const minKept = Math.ceil(cfg.companiesMinLiveRatio * check.live);
+            if (!allowMassDelete && check.live > 0 && check.kept < minKept) {
+              const reason = refusalMessage(check, cfg.companiesMinLiveRatio);
+              await runs.recordRefusal(client, { ...done, wouldDelete: check.live - check.kept, liveBefore: check.live, reason });
+              return { refused: reason };
+            }
+            const merged = await mergeCompanies(client, runId);
+            await client.query('DELETE FROM etl_entity_stage WHERE run_id = $1', [runId]);
+            const r: runs.SyncRunResult = { ...done, stream: 'companies', ...merged };
+            await runs.completeRun(client, r);
+            return { result: r };
+          },
+        );
+        if (outcome.refused !== undefined) {
+          log.error({ runId, reason: outcome.refused }, 'companies scroll refused');
+          throw new FatalError(outcome.refused);
+        }
+        log.info({ ...outcome.result, peakBufferedPages: stage.counters.peakBufferedPages }, 'companies scroll merged');
+        return outcome.result;
       } catch (err) {
         await stage.clear();
         if (!(err instanceof ScrollRestart)) throw err;
-        if (lock.isLost) throw new RetriableError('Lost the companies scroll lock (Redis unreachable?); the run starts again.');
+        run.assertOwned();
         restarts += 1;
         previousEnd = err.end;
         await runs.recordProgress(ctx.pool, runId, { pages: 0, fetched: 0, restarts });
@@ -66,23 +100,47 @@ export async function syncCompanies(ctx: AppContext): Promise<runs.SyncRunResult
   });
 }
 
+function refusalMessage(check: { live: number; kept: number; returned: number }, minRatio: number): string {
+  return (
+    `Refused to mark ${check.live - check.kept} of ${check.live} live companies deleted: the scroll returned ${check.returned} ` +
+    `companies (${check.kept} of them live ones), and at least ${Math.round(minRatio * 100)} % of the live companies must come back ` +
+    `(ETL_COMPANIES_MIN_LIVE_RATIO=${minRatio}). Nothing was changed. If Intercom really lost them, run ` +
+    '`sync companies --allow-mass-delete` once (workers: ETL_COMPANIES_ALLOW_MASS_DELETE=true).'
+  );
+}
+
 /**
  * Scrolls from the first page to the end, pushing pages to `stage`. Throws ScrollRestart when the
- * scroll died (500) or expired (404 after a full page). A 404 after a full page is ambiguous — the
+ * scroll died (500) or expired (404 after a full page), or when Postgres took no staged page for
+ * `stallLimitMs` (fetching on would hold unbounded memory; waiting longer would let it expire). A 404 after a full page is ambiguous — the
  * end of a scroll whose size is a multiple of 100 looks the same — so it restarts once, and accepts
  * the end if the new scroll ends in the same place (`previousEnd`).
  */
-async function scrollOnce(ctx: AppContext, stage: EntityStage, previousEnd: { pages: number; fetched: number } | null) {
+async function scrollOnce(
+  ctx: AppContext,
+  run: runs.StreamRun,
+  stage: EntityStage,
+  previousEnd: { pages: number; fetched: number } | null,
+  stallLimitMs: number,
+) {
   const cfg = ctx.config.entities;
+  const { signal } = run;
   let scrollParam: string | null = null;
   let pages = 0;
   let fetched = 0;
   let lastPageSize = SCROLL_PAGE_SIZE;
   let scrollExistsWaits = 0;
   for (;;) {
+    run.assertOwned();
+    // Bounded memory: wait for Postgres to take staged pages, but not until the scroll expires.
+    if (!(await stage.waitForRoom(stallLimitMs, signal))) {
+      throw new ScrollRestart(
+        `Postgres took no staged page for ${Math.round(stallLimitMs / 1000)} s; gave the scroll up before it expired`,
+      );
+    }
     let page;
     try {
-      page = await fetchPage(ctx, scrollParam);
+      page = await fetchPage(ctx, scrollParam, signal);
     } catch (err) {
       if (err instanceof FatalError && err.code === 'scroll_exists' && pages === 0) {
         // Another scroll (a crashed run of ours, or another client) is open; it expires after 60 s idle.
@@ -92,7 +150,7 @@ async function scrollOnce(ctx: AppContext, stage: EntityStage, previousEnd: { pa
           );
         }
         ctx.log.info({ waitMs: cfg.scrollExistsWaitMs }, 'a companies scroll is already open for this workspace; waiting');
-        await sleep(cfg.scrollExistsWaitMs);
+        await sleep(cfg.scrollExistsWaitMs, undefined, { signal });
         continue;
       }
       if (err instanceof NotFoundError && pages > 0) {
@@ -118,18 +176,19 @@ async function scrollOnce(ctx: AppContext, stage: EntityStage, previousEnd: { pa
  * One page; a network blip or 502/503/504 is retried quickly, and a 429 waits out its short window
  * here (the scroll stays valid for 60 s; giving the job back would leave it open and expiring).
  */
-async function fetchPage(ctx: AppContext, scrollParam: string | null) {
+async function fetchPage(ctx: AppContext, scrollParam: string | null, signal: AbortSignal | undefined) {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await ctx.intercom.scrollCompanies(scrollParam);
+      return await ctx.intercom.scrollCompanies(scrollParam, signal);
     } catch (err) {
+      if (signal?.aborted) throw err;
       if (err instanceof RateLimitedError && err.retryAfterMs <= 30_000) {
-        await sleep(err.retryAfterMs);
+        await sleep(err.retryAfterMs, undefined, { signal });
         continue;
       }
       const transient = err instanceof RetriableError && err.status !== 500;
       if (!transient || attempt >= PAGE_RETRIES) throw err;
-      await sleep(500 * (attempt + 1));
+      await sleep(500 * (attempt + 1), undefined, { signal });
     }
   }
 }

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { connectIntercom, type AppContext } from '../context.js';
-import { describeError, NotReadyError } from '../errors.js';
+import { withTransaction } from '../db/pool.js';
+import { describeError, NotReadyError, RetriableError } from '../errors.js';
 import { RedisLock } from './redis-lock.js';
+import { StreamLease } from './stream-lease.js';
 
 /** Bookkeeping of companies/tickets runs (`etl_sync_runs`) and incremental watermarks (`etl_sync_state`). */
 
@@ -26,8 +28,9 @@ export function newRunId(stream: EntityStream): string {
 }
 
 /**
- * Called under the stream's lock: any run still marked running is from a process that died; mark it
- * failed and drop its staged pages (an interrupted run changes nothing).
+ * Called in the transaction that took the stream's lease over: any run still marked running had let
+ * its lease expire (its process died or stalled); mark it failed and drop its staged pages (an
+ * interrupted run changes nothing). A run whose lease is alive is never touched.
  */
 export async function abandonStaleRuns(db: Db, stream: EntityStream): Promise<void> {
   const { rows } = await db.query<{ run_id: string }>(
@@ -64,11 +67,25 @@ export async function completeRun(db: Db, r: SyncRunResult): Promise<void> {
   );
 }
 
-export async function failRun(db: Db, runId: string, error: string): Promise<void> {
-  await db.query(`UPDATE etl_sync_runs SET status = 'failed', finished_at = now(), error = $2 WHERE run_id = $1 AND status = 'running'`, [
+/** Ends a run that changed nothing: `failed`, or `interrupted` (shutdown), or `refused` (see recordRefusal). */
+export async function failRun(db: Db, runId: string, error: string, status: 'failed' | 'interrupted' = 'failed'): Promise<void> {
+  await db.query(`UPDATE etl_sync_runs SET status = $3, finished_at = now(), error = $2 WHERE run_id = $1 AND status = 'running'`, [
     runId,
     error.slice(0, 4000),
+    status,
   ]);
+}
+
+/** A companies run that would have marked too many companies deleted, and so changed nothing. */
+export async function recordRefusal(
+  db: Db,
+  r: { runId: string; pages: number; fetched: number; restarts: number; wouldDelete: number; liveBefore: number; reason: string },
+): Promise<void> {
+  await db.query(
+    `UPDATE etl_sync_runs SET status = 'refused', finished_at = now(), pages = $2, rows_fetched = $3, restarts = $4,
+            rows_upserted = 0, rows_deleted = $5, live_before = $6, error = $7 WHERE run_id = $1`,
+    [r.runId, r.pages, r.fetched, r.restarts, r.wouldDelete, r.liveBefore, r.reason.slice(0, 4000)],
+  );
 }
 
 export async function getWatermark(db: Db, stream: EntityStream): Promise<Date | null> {
@@ -84,27 +101,82 @@ export async function setWatermark(db: Db, stream: EntityStream, watermark: Date
   );
 }
 
+/** What a run's body gets from withStreamRun. */
+export interface StreamRun {
+  runId: string;
+  lock: RedisLock;
+  /** Aborts when the worker shuts down: the run stops and is recorded as interrupted. */
+  signal: AbortSignal | undefined;
+  /** Throws if the run no longer owns the stream (lost its Redis lock or its Postgres lease). */
+  assertOwned(): void;
+  /**
+   * The run's final transaction, fenced: it locks the stream's lease row, and commits only if the
+   * lease and the Redis lock are still this run's and the worker is not shutting down.
+   */
+  mergeTransaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+}
+
 /**
  * The frame every companies/tickets run shares: one run per stream at a time across all processes
- * (a renewed Redis lock; a second caller is delayed, not failed), stale runs of dead processes
- * abandoned, and the run marked failed if `body` throws.
+ * (a renewed Redis lock, plus a lease in Postgres that fences the merge; a second caller is delayed,
+ * not failed), the previous run abandoned only once its lease expired, and the run marked failed —
+ * or interrupted, on shutdown — if `body` throws.
  */
 export async function withStreamRun(
   ctx: AppContext,
   stream: EntityStream,
-  body: (runId: string, lock: RedisLock) => Promise<SyncRunResult>,
+  signal: AbortSignal | undefined,
+  body: (run: StreamRun) => Promise<SyncRunResult>,
 ): Promise<SyncRunResult> {
   const me = await connectIntercom(ctx);
   const lock = new RedisLock(ctx.redis, `${ctx.config.queuePrefix}:${stream}-sync:${me.workspaceId}`);
   if (!(await lock.acquire())) throw new NotReadyError(`another process is syncing ${stream}`, 5_000);
   const runId = newRunId(stream);
+  const lease = new StreamLease(ctx.pool, stream, runId);
   try {
-    await abandonStaleRuns(ctx.pool, stream);
-    return await body(runId, lock);
+    const holder = await withTransaction(ctx.pool, async (client) => {
+      const live = await lease.acquire(client);
+      if (!live) await abandonStaleRuns(client, stream);
+      return live;
+    });
+    if (holder) {
+      throw new NotReadyError(
+        `${stream} run ${holder.holder} still holds the stream (its lease runs until ${holder.expiresAt.toISOString()}; it lost its Redis lock, or runs under another ETL_QUEUE_PREFIX); waiting for it to end`,
+        5_000,
+      );
+    }
   } catch (err) {
-    await failRun(ctx.pool, runId, describeError(err)).catch(() => {});
+    await lock.release();
+    throw err;
+  }
+  const lost = (): string | null => lease.lost ?? (lock.isLost ? 'it lost its Redis lock (Redis unreachable past the lock lease?)' : null);
+  const run: StreamRun = {
+    runId,
+    lock,
+    signal,
+    assertOwned() {
+      const why = lost();
+      if (why) throw new RetriableError(`This ${stream} run no longer owns the stream: ${why}. It merged nothing; the run starts again.`);
+    },
+    mergeTransaction: (fn) =>
+      withTransaction(ctx.pool, async (client) => {
+        signal?.throwIfAborted();
+        const why = (await lease.verify(client)) ?? ((await lock.confirm().catch(() => false)) ? null : 'it lost its Redis lock');
+        if (why) throw new RetriableError(`This ${stream} run no longer owns the stream: ${why}. It merged nothing; the run starts again.`);
+        const result = await fn(client);
+        signal?.throwIfAborted();
+        return result;
+      }),
+  };
+  try {
+    return await body(run);
+  } catch (err) {
+    const interrupted = signal?.aborted === true;
+    const message = interrupted ? 'interrupted: the worker shut down (nothing was merged; the job is retried)' : describeError(err);
+    await failRun(ctx.pool, runId, message, interrupted ? 'interrupted' : 'failed').catch(() => {});
     throw err;
   } finally {
+    await lease.release();
     await lock.release();
   }
 }

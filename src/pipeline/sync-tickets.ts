@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppContext } from '../context.js';
 import { NotFoundError, RateLimitedError, RetriableError } from '../errors.js';
-import { withTransaction } from '../db/pool.js';
 import { EntityStage } from '../sinks/entity-stage.js';
 import { mergeTickets, replaceTicketReferences } from '../sinks/entity-merge.js';
 import * as runs from './sync-runs.js';
@@ -17,12 +16,14 @@ class SearchRestart extends Error {}
  * absent. Pages are staged and merged at the end in one transaction, which also advances the
  * watermark to the run's start — never to a later wall-clock time, so a ticket updated while the
  * run was paging is fetched by the next run. The overlap re-fetches the edge; upserts make that
- * harmless. ticket_types and ticket_states are refreshed on every run.
+ * harmless. ticket_types and ticket_states are refreshed on every run. `signal` (the job's
+ * cancellation) aborts in-flight requests; the run then ends as interrupted, having merged nothing.
  */
-export async function syncTickets(ctx: AppContext, now: () => number = Date.now): Promise<runs.SyncRunResult> {
+export async function syncTickets(ctx: AppContext, now: () => number = Date.now, signal?: AbortSignal): Promise<runs.SyncRunResult> {
   const cfg = ctx.config.entities;
   const log = ctx.log.child({ stream: 'tickets' });
-  return runs.withStreamRun(ctx, 'tickets', async (runId) => {
+  return runs.withStreamRun(ctx, 'tickets', signal, async (run) => {
+    const { runId } = run;
     const watermark = await runs.getWatermark(ctx.pool, 'tickets');
     const runStartSec = Math.floor(now() / 1000);
     const fromSec = watermark ? Math.max(0, Math.floor(watermark.getTime() / 1000) - Math.floor(cfg.ticketsOverlapMs / 1000)) : null;
@@ -30,14 +31,14 @@ export async function syncTickets(ctx: AppContext, now: () => number = Date.now)
       from: fromSec === null ? null : new Date(fromSec * 1000),
       to: new Date(runStartSec * 1000),
     });
-    const [types, states] = await Promise.all([ctx.intercom.listTicketTypes(), listStates(ctx)]);
+    const [types, states] = await Promise.all([ctx.intercom.listTicketTypes(signal), listStates(ctx, signal)]);
     let restarts = 0;
     for (;;) {
       const stage = new EntityStage(ctx.pool, runId);
       try {
-        const pages = await searchAll(ctx, stage, ticketQuery(fromSec, runStartSec));
+        const pages = await searchAll(ctx, run, stage, ticketQuery(fromSec, runStartSec));
         const fetched = await stage.drain();
-        const result = await withTransaction(ctx.pool, async (client) => {
+        const result = await run.mergeTransaction(async (client) => {
           const upserted = await mergeTickets(client, runId);
           await replaceTicketReferences(client, types, states);
           await client.query('DELETE FROM etl_entity_stage WHERE run_id = $1', [runId]);
@@ -76,11 +77,13 @@ export function ticketQuery(fromSec: number | null, runStartSec: number): Record
   return { operator: 'AND', value: [{ field: 'updated_at', operator: '>=', value: fromSec }, upper] };
 }
 
-async function searchAll(ctx: AppContext, stage: EntityStage, query: Record<string, unknown>): Promise<number> {
+async function searchAll(ctx: AppContext, run: runs.StreamRun, stage: EntityStage, query: Record<string, unknown>): Promise<number> {
   let cursor: string | null = null;
   let pages = 0;
   for (;;) {
-    const page = await fetchPage(ctx, query, cursor);
+    run.assertOwned();
+    await stage.waitForRoom(Infinity, run.signal); // bounded memory; a search cursor does not expire
+    const page = await fetchPage(ctx, query, cursor, run.signal);
     stage.push(page.tickets);
     pages += 1;
     if (!page.nextCursor) return pages;
@@ -89,14 +92,15 @@ async function searchAll(ctx: AppContext, stage: EntityStage, query: Record<stri
 }
 
 /** A 500 on a page (Intercom's answer to a cursor it cannot use) is retried, then the run restarts. */
-async function fetchPage(ctx: AppContext, query: Record<string, unknown>, cursor: string | null) {
+async function fetchPage(ctx: AppContext, query: Record<string, unknown>, cursor: string | null, signal: AbortSignal | undefined) {
   const perPage = ctx.config.entities.ticketsPageSize;
   for (let attempt = 0; ; attempt++) {
     try {
-      return await ctx.intercom.searchTickets(query, { perPage, startingAfter: cursor });
+      return await ctx.intercom.searchTickets(query, { perPage, startingAfter: cursor }, signal);
     } catch (err) {
+      if (signal?.aborted) throw err;
       if (err instanceof RateLimitedError && err.retryAfterMs <= 30_000) {
-        await sleep(err.retryAfterMs);
+        await sleep(err.retryAfterMs, undefined, { signal });
         continue;
       }
       if (!(err instanceof RetriableError)) throw err;
@@ -104,15 +108,15 @@ async function fetchPage(ctx: AppContext, query: Record<string, unknown>, cursor
         if (err.status === 500) throw new SearchRestart(`page failed ${attempt + 1} times with 500`);
         throw err;
       }
-      await sleep(300 * 2 ** attempt);
+      await sleep(300 * 2 ** attempt, undefined, { signal });
     }
   }
 }
 
 /** `/ticket_states` exists from API 2.12; on older versions the table is left as it is. */
-async function listStates(ctx: AppContext): Promise<Record<string, unknown>[] | null> {
+async function listStates(ctx: AppContext, signal: AbortSignal | undefined): Promise<Record<string, unknown>[] | null> {
   try {
-    return await ctx.intercom.listTicketStates();
+    return await ctx.intercom.listTicketStates(signal);
   } catch (err) {
     if (err instanceof NotFoundError) return null;
     throw err;

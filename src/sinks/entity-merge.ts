@@ -11,6 +11,26 @@ const COMPANY_COLUMNS = `id, company_id, name, plan_id, plan_name, size, website
   user_count, created_at, updated_at, remote_created_at, last_request_at, custom_attributes, tags, segments, _synced_at, _deleted_at`;
 
 /**
+ * What merging a run would do to the live companies: how many are live now, how many of them the
+ * run's scroll returned (the rest would be marked deleted), and how many distinct companies it
+ * returned. Read inside the merge transaction, before merging.
+ */
+export async function countCompanyDeletions(
+  client: pg.PoolClient,
+  runId: string,
+): Promise<{ live: number; kept: number; returned: number }> {
+  const { rows } = await client.query<{ live: string; kept: string; returned: string }>(
+    `SELECT (SELECT count(*) FROM companies WHERE _deleted_at IS NULL) AS live,
+            (SELECT count(*) FROM companies c WHERE c._deleted_at IS NULL
+                AND EXISTS (SELECT 1 FROM etl_entity_stage s WHERE s.run_id = $1 AND s.entity_id = c.id)) AS kept,
+            (SELECT count(DISTINCT entity_id) FROM etl_entity_stage WHERE run_id = $1 AND entity_id <> '') AS returned`,
+    [runId],
+  );
+  const r = rows[0]!;
+  return { live: Number(r.live), kept: Number(r.kept), returned: Number(r.returned) };
+}
+
+/**
  * A completed scroll is a snapshot: upsert every company it returned (reviving any marked deleted)
  * and mark deleted every live company it did not return. Returns [upserted, newly deleted].
  */

@@ -6,34 +6,91 @@ import { withClient } from '../db/pool.js';
 
 type Doc = Record<string, unknown>;
 
+export interface StageLimits {
+  /** Pages held in memory at most — waiting, plus being COPYed. Default 20 (2,000 companies). */
+  maxBufferedPages: number;
+}
+
+export const DEFAULT_STAGE_LIMITS: StageLimits = { maxBufferedPages: 20 };
+
 /**
- * Staging for a companies/tickets run. `push()` only appends to memory and returns at once, so the
- * page fetcher never waits for Postgres (a companies scroll expires after 60 s idle); a background
- * loop COPYs whatever has accumulated into `etl_entity_stage` in batches. The run merges the staged
- * rows at its end, in one transaction.
+ * Staging for a companies/tickets run. `push()` only appends to memory and returns at once, and a
+ * background loop COPYs what has accumulated into `etl_entity_stage` in batches; the run merges
+ * the staged rows at its end, in one transaction. Memory is bounded: the fetcher calls
+ * `waitForRoom()` before fetching another page, which waits while `maxBufferedPages` pages are
+ * held (a companies scroll gives up waiting before it would expire; see sync-companies.ts).
  */
 export class EntityStage {
-  private buffer: Doc[] = [];
+  private pages: Doc[][] = [];
+  private inFlightPages = 0;
   private flushing: Promise<void> | null = null;
   private failure: unknown = null;
+  private roomWaiters: Array<() => void> = [];
+  private readonly limits: StageLimits;
   staged = 0;
+  /** Observability (tests, logs): the most pages ever held at once, and how often the fetcher had to wait. */
+  readonly counters = { peakBufferedPages: 0, waitsForRoom: 0 };
 
   constructor(
     private readonly pool: pg.Pool,
     readonly runId: string,
-  ) {}
+    limits: Partial<StageLimits> = {},
+  ) {
+    this.limits = { ...DEFAULT_STAGE_LIMITS, ...limits };
+  }
 
-  /** Queues documents for staging. Throws if an earlier background flush failed. */
+  /** Pages in memory now: waiting for a COPY, or in the running one. */
+  get bufferedPages(): number {
+    return this.pages.length + this.inFlightPages;
+  }
+
+  /** True while the fetcher is blocked in waitForRoom(). */
+  get waitingForRoom(): boolean {
+    return this.roomWaiters.length > 0;
+  }
+
+  /** Queues one page of documents for staging. Throws if an earlier background flush failed. */
   push(docs: Doc[]): void {
     if (this.failure) throw this.failure;
     if (docs.length === 0) return;
-    for (const d of docs) this.buffer.push(d);
+    this.pages.push(docs);
+    this.counters.peakBufferedPages = Math.max(this.counters.peakBufferedPages, this.bufferedPages);
     // Reset through .finally, which runs after this assignment: were flushLoop to finish
     // synchronously and reset the field itself, a stale settled promise would stay behind and
     // drain() would spin on it forever.
     this.flushing ??= this.flushLoop().finally(() => {
       this.flushing = null;
     });
+  }
+
+  /**
+   * Resolves true once another page fits (at once when it already does), false if `timeoutMs`
+   * passes first. Throws if a background flush failed, or if `signal` aborts.
+   */
+  async waitForRoom(timeoutMs = Infinity, signal?: AbortSignal): Promise<boolean> {
+    if (this.failure) throw this.failure;
+    if (this.bufferedPages < this.limits.maxBufferedPages) return true;
+    this.counters.waitsForRoom += 1;
+    let timer: NodeJS.Timeout | undefined;
+    let wake!: () => void;
+    let giveUp!: () => void;
+    const room = new Promise<boolean>((resolve) => {
+      wake = () => resolve(true);
+      giveUp = () => resolve(false);
+      this.roomWaiters.push(wake);
+      if (Number.isFinite(timeoutMs)) timer = setTimeout(giveUp, timeoutMs);
+      signal?.addEventListener('abort', giveUp, { once: true });
+    });
+    try {
+      const fits = await room;
+      signal?.throwIfAborted();
+      if (this.failure) throw this.failure;
+      return fits;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', giveUp);
+      this.roomWaiters = this.roomWaiters.filter((w) => w !== wake);
+    }
   }
 
   /** Waits until everything pushed is in Postgres. */
@@ -46,21 +103,31 @@ export class EntityStage {
   /** Deletes this run's staged rows (after a merge, or when the run is abandoned). */
   async clear(): Promise<void> {
     while (this.flushing) await this.flushing.catch(() => {});
-    this.buffer = [];
+    this.pages = [];
     await this.pool.query('DELETE FROM etl_entity_stage WHERE run_id = $1', [this.runId]);
   }
 
   private async flushLoop(): Promise<void> {
+    // At most half the allowance per COPY, so the fetcher can keep filling the other half meanwhile.
+    const batchPages = Math.max(1, Math.floor(this.limits.maxBufferedPages / 2));
     try {
-      while (this.buffer.length > 0 && !this.failure) {
-        const batch = this.buffer;
-        this.buffer = [];
-        await this.copy(batch);
-        this.staged += batch.length;
+      while (this.pages.length > 0 && !this.failure) {
+        const batch = this.pages.splice(0, batchPages);
+        this.inFlightPages = batch.length;
+        await this.copy(batch.flat());
+        this.staged += batch.reduce((n, page) => n + page.length, 0);
+        this.inFlightPages = 0;
+        this.wakeWaiters();
       }
     } catch (err) {
       this.failure = err;
+      this.inFlightPages = 0;
     }
+    this.wakeWaiters();
+  }
+
+  private wakeWaiters(): void {
+    for (const wake of this.roomWaiters) wake();
   }
 
   private async copy(batch: Doc[]): Promise<void> {

@@ -57,6 +57,10 @@ export class Companies {
     this.scrolls.injectFailure(rule);
   }
 
+  holdScroll(afterPages: number): () => void {
+    return this.scrolls.holdAt(afterPages);
+  }
+
   scrollStats(): ScrollStats {
     return this.scrolls.stats();
   }

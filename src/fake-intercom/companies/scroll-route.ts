@@ -14,8 +14,9 @@ export function scrollRoutes(scrolls: ScrollSessions): Route[] {
   return [{ method: 'GET', pattern: '/companies/scroll', produces: 'json', handle: (req) => scroll(scrolls, req) }];
 }
 
-function scroll(scrolls: ScrollSessions, req: FakeRequest): void {
+async function scroll(scrolls: ScrollSessions, req: FakeRequest): Promise<void> {
   const param = req.query.get('scroll_param');
+  await scrolls.gate(param);
   const outcome = param === null || param === '' ? scrolls.start() : scrolls.next(param);
   switch (outcome.kind) {
     case 'page':

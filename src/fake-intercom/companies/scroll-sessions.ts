@@ -17,7 +17,12 @@ export type ScrollEnd = 'empty' | '404' | 'expired' | 'server_error';
 export interface ScrollFailureRule {
   /** The failure answers the request for page `afterPages + 1`. */
   afterPages: number;
-  kind: 'server_error' | 'expire';
+  /**
+   * `server_error`: a 500 that kills the scroll; `expire`: the param answers 404 as if it idled out;
+   * `end_early`: an empty page that ends the scroll too soon (afterPages 0: an empty first page), as a
+   * truncated scroll would look to a client.
+   */
+  kind: 'server_error' | 'expire' | 'end_early';
 }
 
 export interface ScrollSessionStats {
@@ -29,6 +34,8 @@ export interface ScrollSessionStats {
 
 export interface ScrollStats {
   scrollsOpened: number;
+  /** Requests waiting right now at a holdScroll() gate. */
+  heldRequests: number;
   scrollExistsRejections: number;
   pagesServed: number;
   sessions: ScrollSessionStats[];
@@ -63,6 +70,8 @@ export class ScrollSessions {
   /** A failure injected while no scroll of ours was open waits for the next one. */
   private pendingFailure: ScrollFailureRule | undefined;
   private readonly counters = { scrollsOpened: 0, scrollExistsRejections: 0, pagesServed: 0 };
+  private hold: { afterPages: number; released: Promise<void> } | undefined;
+  private heldRequests = 0;
 
   constructor(private readonly deps: ScrollDeps) {}
 
@@ -101,16 +110,50 @@ export class ScrollSessions {
     if (rule.kind === 'expire' && rule.afterPages === 0) {
       throw new Error('injectScrollFailure: an expiry needs afterPages >= 1 (page 1 is served when the scroll opens)');
     }
-    if (rule.kind !== 'expire' && rule.kind !== 'server_error') throw new Error(`unknown scroll failure kind '${String(rule.kind)}'`);
+    if (!['expire', 'server_error', 'end_early'].includes(rule.kind)) throw new Error(`unknown scroll failure kind '${String(rule.kind)}'`);
     this.expireIdle();
     if (this.open !== undefined && !this.open.otherClient) this.open.failure = { ...rule };
     else this.pendingFailure = { ...rule };
+  }
+
+  /**
+   * Until `release()` is called, the request for page `afterPages + 1` of any scroll waits (the
+   * session stays open and does not idle out): a test can act while a client is mid-scroll.
+   */
+  holdAt(afterPages: number): () => void {
+    if (!Number.isInteger(afterPages) || afterPages < 1)
+      throw new Error(`holdScroll afterPages must be an integer >= 1, got ${afterPages}`);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const hold = { afterPages, released };
+    this.hold = hold;
+    return () => {
+      if (this.hold === hold) this.hold = undefined;
+      release();
+    };
+  }
+
+  /** Resolves when a request with `param` may be answered (see holdAt). */
+  async gate(param: string | null): Promise<void> {
+    const session = param ? this.byParam.get(param) : undefined;
+    const hold = this.hold;
+    if (!hold || !session || session.closedAt !== null || session.pages !== hold.afterPages) return;
+    this.heldRequests++;
+    try {
+      await hold.released;
+    } finally {
+      this.heldRequests--;
+      session.lastActivityAt = this.deps.now(); // a held request keeps its scroll alive
+    }
   }
 
   stats(): ScrollStats {
     this.expireIdle(); // so a scroll that has idled out shows its closedAt
     return {
       ...this.counters,
+      heldRequests: this.heldRequests,
       sessions: this.sessions.map(({ openedAt, closedAt, pages, endedBy }) => ({ openedAt, closedAt, pages, endedBy })),
     };
   }
@@ -143,6 +186,10 @@ export class ScrollSessions {
       if (failure.kind === 'server_error') {
         this.close(session, 'server_error', now);
         return { kind: 'server_error' };
+      }
+      if (failure.kind === 'end_early') {
+        this.close(session, 'empty', now);
+        return { kind: 'page', scrollParam: session.param, data: [] };
       }
       this.close(session, 'expired', now);
       return { kind: 'not_found' };
