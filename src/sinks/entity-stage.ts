@@ -134,12 +134,21 @@ export class EntityStage {
     const runId = escapeCopyText(this.runId);
     // COPY text format: tab-separated, backslash escapes. JSON.stringify never emits raw tabs or
     // newlines, so doubling backslashes is the only escaping needed.
-    const lines = batch.map((d) => `${runId}\t${escapeCopyText(String(d.id ?? ''))}\t${escapeCopyText(JSON.stringify(d))}\n`);
+    const lines = batch.map(
+      (d) => `${runId}\t${escapeCopyText(String(d.id ?? ''))}\t${updatedAtText(d.updated_at)}\t${escapeCopyText(JSON.stringify(d))}\n`,
+    );
     await withClient(this.pool, async (client) => {
-      const copy = client.query(copyFrom('COPY etl_entity_stage (run_id, entity_id, doc) FROM STDIN'));
+      const copy = client.query(copyFrom('COPY etl_entity_stage (run_id, entity_id, updated_at, doc) FROM STDIN'));
       await pipeline(Readable.from(lines), copy);
     });
   }
+}
+
+/** `updated_at` for the stage's numeric column, read like the merge's etl_numeric(); `\N` (NULL) otherwise. */
+function updatedAtText(value: unknown): string {
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value === 'string' && /^\s*-?\d+(\.\d+)?([eE][-+]?\d+)?\s*$/.test(value)) return value.trim();
+  return '\\N';
 }
 
 function escapeCopyText(s: string): string {
