@@ -112,9 +112,9 @@ describe('CSV timestamps in an unknown zone', () => {
       await backfill(e, '2026-10-26', '2026-11-02', 7 * DAY);
       await expectTablesEqualTruth(e, zone, '2026-10-22', '2026-11-05');
 
-      // 1 d windows inside the 7 d one: the plan widens to the whole 7 d window, and says so.
+      // 1 d windows inside the 7 d one: its rows (zone confirmed) are replaced by their time value.
       const plan = await backfill(e, '2026-10-28', '2026-10-30', DAY);
-      expect(plan.progress.total).toBe(2 * 7);
+      expect(plan.progress.total).toBe(2 * 2);
       await expectTablesEqualTruth(e, zone, '2026-10-22', '2026-11-05');
 
       const checks = await e.query<{ timestamp_check: string; timestamp_zone: string }>(

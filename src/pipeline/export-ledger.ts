@@ -121,11 +121,16 @@ export async function planWindows(
   return windows.map((w) => touched.get(w.start)).filter((r): r is LedgerRow => r !== undefined);
 }
 
-/** The span of every window ever loaded (its rows may be in the table) that overlaps `range`; null if none. */
-export async function loadedWindowsSpan(db: Db, datasetId: string, range: TimeWindow): Promise<TimeWindow | null> {
+/**
+ * The span of the windows overlapping `range` that were loaded (their rows may be in the table)
+ * without their rows' zone being confirmed (`timestamp_check` not `fits`/`empty`: ambiguous, no
+ * fit, or loaded before zones were checked); null if none.
+ */
+export async function untrustedLoadedWindowsSpan(db: Db, datasetId: string, range: TimeWindow): Promise<TimeWindow | null> {
   const { rows } = await db.query<{ start: Date | null; end: Date | null }>(
     `SELECT min(window_start) AS start, max(window_end) AS end FROM etl_export_windows
-      WHERE dataset_id = $1 AND loaded_at IS NOT NULL AND window_start < $3 AND window_end > $2`,
+      WHERE dataset_id = $1 AND loaded_at IS NOT NULL AND window_start < $3 AND window_end > $2
+        AND timestamp_check IS DISTINCT FROM 'fits' AND timestamp_check IS DISTINCT FROM 'empty'`,
     [datasetId, new Date(range.start), new Date(range.end)],
   );
   const r = rows[0];
