@@ -10,5 +10,6 @@ export interface JobDefinition<Payload> {
   queue: QueueName;
   /** Validates `job.data`; throws a FatalError on a malformed payload. */
   parse(data: unknown): Payload;
-  process(ctx: AppContext, job: Job, token: string | undefined, payload: Payload): Promise<unknown>;
+  /** `signal` is BullMQ's: aborted when the worker shuts down (WorkerSet.close) — pass it to I/O. */
+  process(ctx: AppContext, job: Job, token: string | undefined, payload: Payload, signal?: AbortSignal): Promise<unknown>;
 }
