@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { connectIntercom } from '../src/context.js';
+import { reconcileWindows } from '../src/jobs/reconcile-windows.js';
 import { startWorkers } from '../src/jobs/workers.js';
 import { windowJobId } from '../src/pipeline/export-ledger.js';
 import { planReportExports } from '../src/pipeline/plan-exports.js';
@@ -64,10 +65,12 @@ describe('export slots', () => {
       const polls = env.fake.stats().statusCalls;
       await waitFor(async () => (await slots.waiters()).includes(windowJobId(key)), 20_000, 'the window to wait for a slot');
       expect(env.fake.stats().statusCalls).toBeLessThanOrEqual(polls + 1); // at most one poll was already on its way
-      // A slot frees: the window takes it and goes on with the same Intercom job.
+      const job = (await env.ctx.queues.reports.getJob(windowJobId(key)))!;
+      await waitFor(async () => (await job.getState()) === 'delayed', 20_000, 'the window to sleep until a slot frees');
+      // A slot frees: the releaser wakes the window, which takes it and goes on with the same Intercom job.
       const [waker] = await slots.release('someone-else-0');
       expect(waker).toBe(windowJobId(key));
-      await (await env.ctx.queues.reports.getJob(waker!))!.promote();
+      await job.promote();
       const summary = await waitForWindows(env.ctx, plan.windows, { pollMs: 100 });
       expect(summary.progress).toMatchObject({ loaded: 1, failed: 0 });
     } finally {
@@ -98,6 +101,27 @@ describe('export slots', () => {
     const [w] = await env.query<{ export_failures: number }>('SELECT export_failures FROM etl_export_windows');
     expect(w!.export_failures).toBe(1);
     expect(await ctx.slots!.taken()).toEqual([]);
+  });
+
+  it('a window that fails for good mid-export keeps its slot only until Intercom reports that job finished', async () => {
+    env.fake.setExportLatency(1500);
+    env.fake.injectFailure({ method: 'GET', path: /^\/export\/reporting_data\/(?!get_datasets|enqueue)/, status: 403, count: 1 });
+    await connectIntercom(env.ctx);
+    const slots = env.ctx.slots!;
+    const plan = await planReportExports(env.ctx, oneWindow);
+    const workers = startWorkers(env.ctx, ['reports']);
+    try {
+      const summary = await waitForWindows(env.ctx, plan.windows, { pollMs: 100 });
+      expect(summary.progress).toMatchObject({ failed: 1 });
+    } finally {
+      await workers.close();
+    }
+    const [w] = await env.query<{ intercom_job_id: string }>('SELECT intercom_job_id FROM etl_export_windows');
+    // Intercom still counts the job: the slot is kept, as an orphan of that job, not as the window's.
+    expect(await slots.orphans()).toEqual([w!.intercom_job_id]);
+    expect(await slots.taken()).toHaveLength(1);
+    await waitFor(async () => (await reconcileWindows(env.ctx)).orphansReleased === 1, 20_000, 'the reconciler to free the orphan');
+    expect(await slots.taken()).toEqual([]);
   });
 
   it('a window that fails for good with no Intercom job running gives its slot back', async () => {
