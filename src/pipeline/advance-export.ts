@@ -62,12 +62,18 @@ async function advance(ctx: AppContext, key: ledger.WindowKey, signal: AbortSign
         { datasetId: key.datasetId, attributeIds: row.attributeIds, ...toIntercomBounds(key.window) },
         signal,
       );
-      await ledger.recordEnqueued(ctx.pool, key, job.jobIdentifier, job.status);
     } catch (err) {
       await releaseSlot(ctx, holder);
       if (err instanceof RateLimitedError && err.scope === 'export_jobs') {
         log.info('Intercom has 5 unfinished export jobs for this workspace; waiting');
       }
+      throw err;
+    }
+    try {
+      await ledger.recordEnqueued(ctx.pool, key, job.jobIdentifier, job.status);
+    } catch (err) {
+      // Intercom runs a job the ledger does not know: its slot stays taken (rule 4) until it finishes.
+      await slots.orphan(holder, job.jobIdentifier);
       throw err;
     }
     log.info({ intercomJobId: job.jobIdentifier }, 'export enqueued');
