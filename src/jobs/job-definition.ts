@@ -10,6 +10,6 @@ export interface JobDefinition<Payload> {
   queue: QueueName;
   /** Validates `job.data`; throws a FatalError on a malformed payload. */
   parse(data: unknown): Payload;
-  /** `signal` is BullMQ's: aborted when the worker shuts down (WorkerSet.close) — pass it to I/O. */
+  /** `signal`: BullMQ's cancellation of this job (the worker is shutting down); aborts its requests. */
   process(ctx: AppContext, job: Job, token: string | undefined, payload: Payload, signal?: AbortSignal): Promise<unknown>;
 }

@@ -26,7 +26,7 @@ export function startWorkers(ctx: AppContext, queues: QueueName[] = Object.value
     const definitions = new Map(JOB_DEFINITIONS.filter((d) => d.queue === queueName).map((d) => [d.name, d]));
     const worker = new Worker(
       queueName,
-      // Three declared parameters: BullMQ only creates the cancellation signal for processors that take one.
+      // Three parameters: BullMQ passes a cancellation signal only to processors that declare it.
       async (job, token, signal) => {
         const def = definitions.get(job.name);
         if (!def) throw new Error(`No job type named ${JSON.stringify(job.name)} on queue ${queueName}.`);
