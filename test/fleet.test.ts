@@ -41,7 +41,7 @@ describe('the per-10-second 429', () => {
     await planReportExports(env.ctx, conversation(1));
     const first = startCli(['worker'], workerEnv({ ETL_CONCURRENCY: '1' }));
     children.push(first);
-    await waitFor(() => env.fake.stats().requests.some((r) => r.status === 429), 30_000, 'the first worker process to get the 429');
+    await waitFor(() => env.fake.stats().requests.some((r) => r.status === 429), 60_000, 'the first worker process to get the 429');
 
     // A second worker process of the same queue (this one) must not start the window while the queue is paused.
     const limiterKey = env.ctx.queues.reports.keys.limiter!;
@@ -62,14 +62,14 @@ describe('the per-10-second 429', () => {
       expect(startedWhilePaused).toBe(0);
       await waitFor(
         async () => (await env.query<{ status: string }>('SELECT status FROM etl_export_windows'))[0]?.status === 'loaded',
-        30_000,
+        60_000,
         'the window to load once the pause is over',
       );
     } finally {
       await second.close();
     }
     expect(env.fake.stats().requests.filter((r) => r.status === 429)).toHaveLength(1);
-  }, 120_000);
+  }, 180_000);
 });
 
 describe('the reconciler', () => {
@@ -93,7 +93,7 @@ describe('the reconciler', () => {
     children.push(worker);
     await waitFor(
       async () => (await env.query<{ status: string }>('SELECT status FROM etl_export_windows')).every((w) => w.status === 'loaded'),
-      40_000,
+      90_000,
       'the reconciler to bring both windows back',
     );
     expect(env.fake.stats().enqueued).toBe(2); // window 2 downloaded the export the ledger remembered
@@ -105,7 +105,7 @@ describe('the reconciler', () => {
     expect(worker.output()).toContain('reconciler: windows had no job in the queue; queued them again');
     worker.child.kill('SIGTERM');
     expect((await worker.exited).code).toBe(0);
-  }, 120_000);
+  }, 180_000);
 });
 
 describe('the nightly job', () => {
@@ -149,7 +149,7 @@ describe('the nightly job', () => {
     } finally {
       await ctx.close();
     }
-  }, 120_000);
+  }, 180_000);
 
   it('is declared with retries, next to the reconciler', async () => {
     await syncSchedules(env.ctx);
