@@ -31,7 +31,8 @@ export interface ReconcileResult {
  */
 export async function reconcileWindows(ctx: AppContext): Promise<ReconcileResult> {
   if (ctx.config.intercom.token) await connectIntercom(ctx); // the slots need the workspace id
-  const rows = await ledger.unfinishedWindows(ctx.pool);
+  // Untouched for one interval: a window the planner is queueing right now is not "lost".
+  const rows = await ledger.unfinishedWindows(ctx.pool, ctx.config.worker.reconcileIntervalMs);
   const queue = ctx.queues.reports;
   const lost: ledger.LedgerRow[] = [];
   for (let i = 0; i < rows.length; i += 500) {

@@ -191,10 +191,16 @@ export async function recordFailed(db: Db, key: WindowKey, error: string): Promi
   ]);
 }
 
-/** Windows not finished yet (queued, exporting, loading): each should have a job in the queue. */
-export async function unfinishedWindows(db: Db): Promise<LedgerRow[]> {
+/**
+ * Windows not finished yet (queued, exporting, loading) and untouched for `idleMs`: each should
+ * have a job in the queue. The idle time keeps a planner that is still adding jobs out of it.
+ */
+export async function unfinishedWindows(db: Db, idleMs: number): Promise<LedgerRow[]> {
   const { rows } = await db.query<DbRow>(
-    `SELECT * FROM etl_export_windows WHERE status IN ('queued', 'exporting', 'loading') ORDER BY window_start, dataset_id`,
+    `SELECT * FROM etl_export_windows
+      WHERE status IN ('queued', 'exporting', 'loading') AND updated_at < now() - make_interval(secs => $1)
+      ORDER BY window_start, dataset_id`,
+    [idleMs / 1000],
   );
   return rows.map(fromDb);
 }
