@@ -30,12 +30,9 @@ import type { WindowKey } from './export-ledger.js';
 const ACQUIRE = `
 local key, member, now, expires, max = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-if redis.call('ZSCORE', key, member) then
+if redis.call('ZSCORE', key, member) or redis.call('ZCARD', key) < max then
   redis.call('ZADD', key, expires, member)
-  return 1
-end
-if redis.call('ZCARD', key) < max then
-  redis.call('ZADD', key, expires, member)
+  redis.call('PEXPIREAT', key, expires) -- no member outlives this: an abandoned workspace's key goes away
   return 1
 end
 return 0`;
@@ -46,6 +43,7 @@ local key, member, now, expires = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
 if redis.call('ZSCORE', key, member) then
   redis.call('ZADD', key, expires, member)
+  redis.call('PEXPIREAT', key, expires)
   return 1
 end
 return 0`;
@@ -68,6 +66,8 @@ end
 return {}`;
 
 const ORPHAN_PREFIX = 'orphan|';
+/** Waiters re-register every time they wake; a list nobody touched for this long is abandoned. */
+const WAITERS_TTL_MS = 3_600_000;
 
 export class ExportSlots {
   readonly key: string;
@@ -136,7 +136,7 @@ export class ExportSlots {
 
   /** Registers `waiter` (a job id) to be woken when a slot frees; keeps its place if already waiting. */
   async addWaiter(waiter: string): Promise<void> {
-    await this.redis.zadd(this.waitersKey, 'NX', Date.now(), waiter);
+    await this.redis.multi().zadd(this.waitersKey, 'NX', Date.now(), waiter).pexpire(this.waitersKey, WAITERS_TTL_MS).exec();
   }
 
   /** This installation's waiters, oldest first. */
