@@ -91,6 +91,11 @@ export interface Config {
     attempts: number;
     /** BullMQ lock duration, ms: a killed worker's job is retried after about this long. Default 30000. */
     lockDurationMs: number;
+    /**
+     * How often the reconciler compares the export ledger with the queue and re-queues windows
+     * whose job was lost (stalled out, removed from Redis, process died mid-load), ms. Default 120000.
+     */
+    reconcileIntervalMs: number;
   };
   /** pino level; null lets the command choose (worker: info, interactive commands: warn). */
   logLevel: string | null;
@@ -266,6 +271,7 @@ export function loadConfig(env: Env = process.env, overrides: Env = {}): Config 
       concurrency: int('ETL_CONCURRENCY', 4, 1, 100),
       attempts: int('ETL_JOB_ATTEMPTS', 5, 1, 100),
       lockDurationMs: int('ETL_LOCK_DURATION_MS', 30_000, 1000),
+      reconcileIntervalMs: int('ETL_RECONCILE_INTERVAL_MS', 120_000, 1000),
     },
     logLevel: str('LOG_LEVEL', '') || null,
   };

@@ -88,10 +88,12 @@ export async function connectIntercom(ctx: AppContext): Promise<Me> {
   if (ctx.workspace) return ctx.workspace;
   const me = await retryTransient(() => ctx.intercom.me());
   ctx.workspace = me;
+  // Keyed by the workspace only: every installation on this workspace shares Intercom's 5 slots.
   ctx.slots = new ExportSlots(
     ctx.redis,
-    `${ctx.config.queuePrefix}:export-slots:${me.workspaceId}`,
+    me.workspaceId,
     ctx.config.reports.maxUnfinishedExports,
+    `${ctx.config.queuePrefix}/${ctx.config.pgSchema}`,
   );
   return me;
 }

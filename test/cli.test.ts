@@ -71,7 +71,7 @@ describe('intercom-etl CLI', () => {
     context.onTestFailed(() => void (failed = true));
     const ok = await runCli(['check'], env.childEnv);
     expect(ok.code, ok.output).toBe(0);
-    expect(ok.output).toMatch(/OK\s+Intercom\s+token accepted.*workspace fakews01/);
+    expect(ok.output).toMatch(new RegExp(`OK\\s+Intercom\\s+token accepted.*workspace ${env.fake.workspaceId}`));
     expect(ok.output).toMatch(/OK\s+Postgres\s+PostgreSQL \d+/);
     expect(ok.output).toMatch(/OK\s+Redis\s+Redis \d/);
     expect(ok.output).toMatch(

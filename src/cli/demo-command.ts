@@ -14,7 +14,9 @@ export const DEMO_TOKEN = 'demo-token';
  * was loaded.
  */
 export async function demoCommand(opts: { days: number; schema: string }): Promise<never> {
-  const fake = await FakeIntercom.start({ tokens: [DEMO_TOKEN], export: { latencyMs: 800 } });
+  // A workspace of its own per run: export slots are keyed by workspace, and a killed demo's leases must not slow the next.
+  const workspace = { idCode: `demo${Date.now().toString(36)}` };
+  const fake = await FakeIntercom.start({ tokens: [DEMO_TOKEN], workspace, export: { latencyMs: 800 } });
   process.stderr.write(`Fake Intercom listening on ${fake.url}\n`);
   const end = startOfUtcDay(Date.now());
   const start = end - opts.days * DAY_MS;

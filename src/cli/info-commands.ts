@@ -1,6 +1,7 @@
 import { connectIntercom, type AppContext } from '../context.js';
 import { migrate } from '../db/migrate.js';
 import { refreshCatalogue } from '../pipeline/plan-exports.js';
+import { nightlyStatus } from '../pipeline/nightly-runs.js';
 import { entityStatus, reportStatus } from '../pipeline/status-report.js';
 import { EXIT_OK } from './command-runner.js';
 import { pad } from './format.js';
@@ -36,9 +37,13 @@ function zoneLabel(s: { timestampZone: string | null; timestampZoneSource: strin
 /** `status`: reporting windows per dataset, then companies and tickets. */
 export async function statusCommand(ctx: AppContext, opts: { json?: boolean }): Promise<number> {
   await migrate(ctx.pool, ctx.config.pgSchema);
-  const [reports, entities] = await Promise.all([reportStatus(ctx.pool, ctx.config.reports.timestampTimezone), entityStatus(ctx.pool)]);
+  const [reports, entities, nightly] = await Promise.all([
+    reportStatus(ctx.pool, ctx.config.reports.timestampTimezone),
+    entityStatus(ctx.pool),
+    nightlyStatus(ctx.pool),
+  ]);
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ reports, entities }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ reports, entities, nightly }, null, 2)}\n`);
     return EXIT_OK;
   }
   const day = (d: Date | null): string => (d ? d.toISOString().replace('T', ' ').slice(0, 16) : '-');
@@ -69,6 +74,25 @@ export async function statusCommand(ctx: AppContext, opts: { json?: boolean }): 
     const unfinished = e.lastRunStatus === 'failed' || e.lastRunStatus === 'refused' || e.lastRunStatus === 'interrupted';
     if (unfinished && e.lastError) out.push(`  ${e.stream}: last run ${e.lastRunStatus}: ${e.lastError}`);
   }
+  out.push('', ...nightlyLines(nightly, day));
   process.stdout.write(`${out.join('\n')}\n`);
   return EXIT_OK;
+}
+
+function nightlyLines(n: Awaited<ReturnType<typeof nightlyStatus>>, day: (d: Date | null) => string): string[] {
+  const { last, lastFailed } = n;
+  if (!last) return ['nightly: no run yet'];
+  const outcome =
+    last.status === 'completed'
+      ? `completed (${last.windowsQueued ?? 0} windows queued)`
+      : last.status === 'failed'
+        ? `FAILED after ${last.attempts} attempts: ${last.error ?? 'unknown error'}`
+        : last.status === 'retrying'
+          ? `retrying (attempt ${last.attempts} failed: ${last.error ?? 'unknown error'})`
+          : 'running';
+  const lines = [`nightly: last run ${day(last.startedAt)} ${outcome}`];
+  if (lastFailed && lastFailed.runId !== last.runId) {
+    lines.push(`nightly: last failed run ${day(lastFailed.startedAt)}: ${lastFailed.error ?? 'unknown error'}`);
+  }
+  return lines;
 }

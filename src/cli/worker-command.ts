@@ -19,7 +19,7 @@ export async function workerCommand(ctx: AppContext): Promise<number> {
     {
       workspace: me.workspaceId,
       concurrency: ctx.config.worker.concurrency,
-      schedules: schedules.map((s) => `${s.id}: ${s.pattern} ${s.tz}`),
+      schedules: schedules.map((s) => `${s.id}: ${s.every !== undefined ? `every ${s.every} ms` : `${s.pattern} ${s.tz}`}`),
       queuePrefix: ctx.config.queuePrefix,
     },
     'worker started',

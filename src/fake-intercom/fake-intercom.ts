@@ -73,7 +73,7 @@ export class FakeIntercom {
       injector: this.injector,
       router,
       logger: options.logger,
-      record: (entry) => this.requestLog.push(entry),
+      record: (entry) => this.requestLog.push({ ...entry, at: now() }),
     });
     this.server = createServer((req, res) => void handler(req, res));
   }
@@ -135,6 +135,14 @@ export class FakeIntercom {
   setExportLatency(ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) throw new Error(`export latency must be >= 0 ms, got ${ms}`);
     this.options.exportSettings.latencyMs = ms;
+  }
+
+  /**
+   * Downloads started from now on send their first chunk, then stall until the returned function
+   * is called (or the client goes away): a download that is in flight for as long as a test needs.
+   */
+  holdDownloads(): () => void {
+    return this.reporting.holdDownloads();
   }
 
   setEncoding(encoding: DownloadEncoding): void {

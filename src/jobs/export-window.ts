@@ -1,6 +1,6 @@
 import type { JobsOptions } from 'bullmq';
 import { FatalError } from '../errors.js';
-import { advanceExportWindow } from '../pipeline/advance-export.js';
+import { advanceExportWindow, failExportWindow } from '../pipeline/advance-export.js';
 import * as ledger from '../pipeline/export-ledger.js';
 import type { JobDefinition } from './job-definition.js';
 import { runJob } from './job-outcome.js';
@@ -46,13 +46,14 @@ export const exportWindowJob: JobDefinition<ledger.WindowKey> = {
     }
     return { datasetId: d.datasetId, window: { start, end } };
   },
-  async process(ctx, job, token, key) {
+  async process(ctx, job, token, key, signal) {
     return runJob(
       job,
       token,
       ctx.queues.reports,
-      () => advanceExportWindow(ctx, key),
-      (message) => ledger.recordFailed(ctx.pool, key, message),
+      () => advanceExportWindow(ctx, key, signal),
+      // Records why and gives the window's export slot back (or keeps it for a still-running Intercom job).
+      (message) => failExportWindow(ctx, key, message),
     );
   },
 };

@@ -1,33 +1,74 @@
+import type { JobsOptions } from 'bullmq';
+import { describeError, isEtlError } from '../errors.js';
+import { finishNightlyRun, recordNightlyQuietly, startNightlyAttempt } from '../pipeline/nightly-runs.js';
 import { planReportExports } from '../pipeline/plan-exports.js';
 import type { JobDefinition } from './job-definition.js';
 import { runJob } from './job-outcome.js';
 import { queueEntitySyncs } from './sync-entity.js';
 
 /**
+ * Options of every nightly job the scheduler produces: a transient failure (Intercom or Postgres
+ * away for a while) is retried with backoff — 1, 2, 4, 8 … minutes — instead of losing the night.
+ */
+export function nightlySyncJobOptions(attempts: number): JobsOptions {
+  return {
+    attempts,
+    backoff: { type: 'exponential', delay: 60_000, jitter: 0.2 },
+    removeOnComplete: 100,
+    removeOnFail: 100,
+  };
+}
+
+/**
  * The nightly run, produced by the Job Scheduler: refresh the reporting catalogue and queue the
  * lookback windows of every dataset (catching up missed nights), and queue a companies and a
- * tickets run. Everything it queues is a job of its own, so this one finishes in seconds.
+ * tickets run. Everything it queues is a job of its own, so this one finishes in seconds. Each
+ * attempt is recorded in `etl_nightly_runs` (shown by `status`), and every run ends with one
+ * summary log line, `nightly sync finished`, whatever the outcome.
  */
 export const nightlySyncJob: JobDefinition<Record<string, never>> = {
   name: 'nightly-sync',
   queue: 'control',
   parse: () => ({}),
   async process(ctx, job, token) {
+    const runId = String(job.id);
+    const attempt = job.attemptsMade + 1;
+    const attempts = job.opts.attempts ?? 1;
     return runJob(
       job,
       token,
       ctx.queues.control,
       async () => {
-        const plan = await planReportExports(ctx, { mode: 'nightly' });
-        const entities = await queueEntitySyncs(ctx, ['companies', 'tickets']);
-        ctx.log.info(
-          { windows: plan.windows.length, warnings: plan.warnings.length, entities: entities.map((e) => e.jobId) },
-          'nightly sync queued',
-        );
-        return { windows: plan.windows.length, entities: entities.length };
+        await recordNightlyQuietly(ctx.log, () => startNightlyAttempt(ctx.pool, runId));
+        try {
+          const plan = await planReportExports(ctx, { mode: 'nightly' });
+          const entities = await queueEntitySyncs(ctx, ['companies', 'tickets']);
+          await finishNightlyRun(ctx.pool, runId, { status: 'completed', windowsQueued: plan.windows.length, entityJobs: entities.length });
+          ctx.log.info(
+            {
+              runId,
+              status: 'completed',
+              attempt,
+              windows: plan.windows.length,
+              warnings: plan.warnings.length,
+              entities: entities.map((e) => e.jobId),
+            },
+            'nightly sync finished',
+          );
+          return { windows: plan.windows.length, entities: entities.length };
+        } catch (err) {
+          // Only plain failures are retried (job-outcome.ts); fatal ones end in onFinalFailure below.
+          if (attempt < attempts && (!isEtlError(err) || err.kind === 'retriable')) {
+            const error = describeError(err);
+            ctx.log.warn({ runId, attempt, attempts, err: error }, 'nightly sync attempt failed; retrying with backoff');
+            await recordNightlyQuietly(ctx.log, () => finishNightlyRun(ctx.pool, runId, { status: 'retrying', error }));
+          }
+          throw err;
+        }
       },
       async (message) => {
-        ctx.log.error({ err: message }, 'nightly sync failed');
+        ctx.log.error({ runId, status: 'failed', attempt, err: message }, 'nightly sync finished');
+        await recordNightlyQuietly(ctx.log, () => finishNightlyRun(ctx.pool, runId, { status: 'failed', error: message }));
       },
     );
   },

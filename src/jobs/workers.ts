@@ -3,9 +3,16 @@ import type { AppContext, QueueName } from '../context.js';
 import { QUEUE_NAMES } from '../context.js';
 import { JOB_DEFINITIONS } from './index.js';
 
+/** See the `limiter` option below: far more jobs than a worker starts in a second, but below BullMQ's "paused" value. */
+export const RATE_LIMIT_SWITCH = { max: 1_000_000, duration: 1_000 } as const;
+
 export interface WorkerSet {
   workers: Worker[];
-  /** Stops taking jobs and waits for running ones (up to `timeoutMs`, then forces). */
+  /**
+   * Stops taking jobs and aborts the running ones' signals at once (their in-flight Intercom
+   * requests and downloads end, and export windows go back to the delayed set to resume from the
+   * ledger); waits for them up to `timeoutMs`, then forces.
+   */
   close(timeoutMs?: number): Promise<void>;
 }
 
@@ -34,6 +41,10 @@ export function startWorkers(ctx: AppContext, queues: QueueName[] = Object.value
         stalledInterval: ctx.config.worker.lockDurationMs,
         // A killed worker's job comes back once per stall; allow a few before BullMQ gives up on it.
         maxStalledCount: 3,
+        // Not a limit (it never binds): without a `limiter` BullMQ's moveToActive ignores the queue's
+        // rate-limit key, so the per-10-second 429's queue.rateLimit would only stop the worker that
+        // got it. With one, every worker process of the queue pauses until the key expires.
+        limiter: RATE_LIMIT_SWITCH,
       },
     );
     worker.on('failed', (job, err) => {
@@ -46,10 +57,11 @@ export function startWorkers(ctx: AppContext, queues: QueueName[] = Object.value
     workers,
     async close(timeoutMs = 30_000) {
       let timer: NodeJS.Timeout | undefined;
+      // close() first: a job that ends now must not make its worker fetch the next one.
       const graceful = Promise.all(workers.map((w) => w.close()));
-      // A companies/tickets run is all-or-nothing and may need many minutes: waiting out the drain
-      // cannot save it, so cancel it now (it records itself as interrupted and is retried).
-      for (const [i, name] of queues.entries()) if (name === QUEUE_NAMES.entities) workers[i]!.cancelAllJobs('worker shutting down');
+      // Cancel running jobs at once: a companies/tickets run is all-or-nothing and may need many
+      // minutes, and an export window resumes its Intercom job; both go back to the queue unharmed.
+      for (const w of workers) w.cancelAllJobs('worker shutting down');
       const forced = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), timeoutMs);
       });

@@ -15,142 +15,236 @@ export type AdvanceResult = { outcome: 'loaded'; rows: number } | { outcome: 'sk
 const MAX_POLL_DELAY_MS = 60_000;
 /** Longest sleep of a job waiting for an export slot; a released slot wakes the oldest waiter sooner. */
 const SLOT_WAIT_MS = 30_000;
+/** Longest pause before exporting a window again after a failed, lost or expired export. */
+const MAX_REEXPORT_DELAY_MS = 5 * 60_000;
+/** A window interrupted by shutdown is looked at again this soon (by whichever worker is left). */
+const AFTER_SHUTDOWN_MS = 1_000;
 
 /**
- * Moves one window as far as it can go right now, from whatever state the ledger says it is in:
- * enqueue at Intercom (taking one of the workspace's export slots) → poll → download into the
- * table. Throws NotReadyError while Intercom works, so the job sleeps in BullMQ's delayed set
- * instead of holding a worker. Safe to run twice: every step re-reads the ledger first.
+ * Moves one window one step, from whatever state the ledger says it is in: enqueue at Intercom
+ * (taking one of the workspace's export slots), or poll it, or download it into the table. Every
+ * step that has to wait — for Intercom, for a slot, before exporting again — throws NotReadyError,
+ * so the job sleeps in BullMQ's delayed set instead of looping here; there is no loop in this
+ * function. Safe to run twice: every step re-reads the ledger first. `signal` (BullMQ's, aborted on
+ * shutdown) cancels in-flight requests and downloads; the window then comes back from the ledger.
  */
-export async function advanceExportWindow(ctx: AppContext, key: ledger.WindowKey): Promise<AdvanceResult> {
+export async function advanceExportWindow(ctx: AppContext, key: ledger.WindowKey, signal?: AbortSignal): Promise<AdvanceResult> {
+  try {
+    return await advance(ctx, key, signal);
+  } catch (err) {
+    if (signal?.aborted) {
+      // Not a failure of the window: it resumes from the ledger (its Intercom job id is kept).
+      throw new NotReadyError(`${describeWindow(key)}: interrupted by shutdown; resumes from the ledger`, AFTER_SHUTDOWN_MS);
+    }
+    throw err;
+  }
+}
+
+async function advance(ctx: AppContext, key: ledger.WindowKey, signal: AbortSignal | undefined): Promise<AdvanceResult> {
   const me = await connectIntercom(ctx);
   const slots = ctx.slots!;
   const cfg = ctx.config.reports;
-  const holder = `${key.datasetId}|${key.window.start}|${key.window.end}`;
+  const holder = slots.holderOf(key);
   const log = ctx.log.child({ dataset: key.datasetId, window: formatWindow(key.window) });
 
-  let row = await ledger.startAttempt(ctx.pool, key);
-  if (!row)
-    throw new FatalError(`Window ${key.datasetId} ${formatWindow(key.window)} is not in the export ledger; plan it with backfill or sync.`);
+  const row = await ledger.startAttempt(ctx.pool, key);
+  if (!row) throw new FatalError(`Window ${describeWindow(key)} is not in the export ledger; plan it with backfill or sync.`);
   if (row.status === 'loaded' || row.status === 'failed') return { outcome: 'skipped', reason: `already ${row.status}` };
 
   const dataset = await loadReportDataset(ctx.pool, key.datasetId);
   if (!dataset) throw new FatalError(`Dataset ${key.datasetId} is not in the catalogue; run \`intercom-etl datasets\` first.`);
   const columns = columnsForRequest(dataset, row.attributeIds);
 
-  for (;;) {
-    if (!row.intercomJobId) {
-      if (!(await slots.acquire(holder))) {
-        await slots.addWaiter(jobId(key));
-        // A slot may have been released between the two calls, before we were a waiter.
-        if (!(await slots.acquire(holder))) throw new NotReadyError('all export slots are taken', jitter(SLOT_WAIT_MS));
+  if (!row.intercomJobId) {
+    await takeSlotOrWait(ctx, key, holder, 'all export slots are taken');
+    let job: ExportJob;
+    try {
+      job = await ctx.intercom.enqueueExport(
+        { datasetId: key.datasetId, attributeIds: row.attributeIds, ...toIntercomBounds(key.window) },
+        signal,
+      );
+    } catch (err) {
+      await releaseSlot(ctx, holder);
+      if (err instanceof RateLimitedError && err.scope === 'export_jobs') {
+        log.info('Intercom has 5 unfinished export jobs for this workspace; waiting');
       }
-      await slots.removeWaiter(jobId(key));
-      try {
-        const job = await ctx.intercom.enqueueExport({
-          datasetId: key.datasetId,
-          attributeIds: row.attributeIds,
-          ...toIntercomBounds(key.window),
-        });
-        await ledger.recordEnqueued(ctx.pool, key, job.jobIdentifier, job.status);
-        row = { ...row, intercomJobId: job.jobIdentifier, enqueuedAt: new Date(), status: 'exporting' };
-        log.info({ intercomJobId: job.jobIdentifier }, 'export enqueued');
-      } catch (err) {
-        await releaseSlot(ctx, holder);
-        if (err instanceof RateLimitedError && err.scope === 'export_jobs') {
-          log.info('Intercom has 5 unfinished export jobs for this workspace; waiting');
-        }
-        throw err;
-      }
+      throw err;
     }
-    const intercomJobId: string = row.intercomJobId!;
+    try {
+      await ledger.recordEnqueued(ctx.pool, key, job.jobIdentifier, job.status);
+    } catch (err) {
+      // Intercom runs a job the ledger does not know: its slot stays taken (rule 4) until it finishes.
+      await slots.orphan(holder, job.jobIdentifier);
+      throw err;
+    }
+    log.info({ intercomJobId: job.jobIdentifier }, 'export enqueued');
+    // Intercom needs time: look at the status after the poll interval, not in the same instant.
+    throw new NotReadyError(`export ${job.jobIdentifier} enqueued`, jitter(cfg.pollIntervalMs));
+  }
+
+  const intercomJobId: string = row.intercomJobId;
+  // A `loading` window's job already finished at Intercom (a load was cut short): no slot needed.
+  if (row.status !== 'loading' && !(await slots.renew(holder))) {
+    // The lease ran out (this window was away longer than it lasts) and the slot may be someone
+    // else's now: get one again before talking to Intercom.
+    await takeSlotOrWait(ctx, key, holder, 'lost its export slot lease; all export slots are taken');
+    log.warn({ intercomJobId }, 'export slot lease had expired; took a slot again');
+  }
+  let status: ExportJob;
+  try {
+    status = await ctx.intercom.getExportStatus(intercomJobId, { appId: me.workspaceId }, signal);
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err; // the slot stays ours: the retry polls again
+    await releaseSlot(ctx, holder);
+    return exportAgainOrGiveUp(ctx, key, `Intercom export job ${intercomJobId} was not found when polling its status (404)`);
+  }
+  const phase = IntercomClient.exportPhase(status);
+  const runningForMs: number = Date.now() - (row.enqueuedAt?.getTime() ?? Date.now());
+
+  if (phase === 'running' && runningForMs <= cfg.exportTimeoutMs) {
+    await ledger.recordIntercomStatus(ctx.pool, key, status.status);
+    throw new NotReadyError(`export ${intercomJobId} is ${status.status}`, pollDelay(runningForMs, cfg.pollIntervalMs));
+  }
+  if (phase === 'running') {
+    // Intercom still counts the job against the workspace's 5: keep its slot until the lease expires
+    // or the reconciler sees it finish, and export the window again with a new slot.
+    await slots.orphan(holder, intercomJobId);
+    return exportAgainOrGiveUp(
+      ctx,
+      key,
+      `Intercom export job ${intercomJobId} still ${status.status} after ${Math.round(runningForMs / 1000)} s`,
+    );
+  }
+  await releaseSlot(ctx, holder);
+  if (phase === 'failed') return exportAgainOrGiveUp(ctx, key, `Intercom export job ${intercomJobId} ended ${status.status}`);
+
+  await ledger.recordIntercomStatus(ctx.pool, key, status.status, 'loading');
+  const started = Date.now();
+  const zones: ZoneSettings = { configured: cfg.timestampTimezone, workspaceZone: me.timezone };
+  let compressedBytes: () => number = () => 0;
+  try {
+    const result = await loadReportWindow(ctx.pool, ctx.config.pgSchema, {
+      dataset,
+      columns,
+      window: key.window,
+      intercomJobId,
+      timestampTimezone: (client) => zoneToRead(client, zones, key.datasetId),
+      openCsv:
+        phase === 'no_data'
+          ? null
+          : async () => {
+              const download = await ctx.intercom.downloadExport(status, { appId: me.workspaceId }, signal);
+              compressedBytes = download.compressedBytes;
+              return download.stream;
+            },
+      onLoaded: async (client, rows, readZone) => {
+        const ts = await settleWindowZone(client, zones, dataset, key, readZone, log);
+        await ledger.recordLoaded(client, key, {
+          rows: rows - ts.trimmed,
+          bytes: compressedBytes(),
+          loadMs: Date.now() - started,
+          timestampZone: ts.zone,
+          timestampCheck: ts.check,
+          timestampFlag: ts.flag,
+        });
+      },
+    });
+    log.info({ rows: result.rows, bytes: compressedBytes(), ms: Date.now() - started, widened: result.widened }, 'window loaded');
+    return { outcome: 'loaded', rows: result.rows };
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+    return exportAgainOrGiveUp(ctx, key, `the download of Intercom export job ${intercomJobId} was not found (404; expired?)`);
+  }
+}
+
+/**
+ * Forgets the Intercom job and counts a failed export. Within ETL_MAX_EXPORT_FAILURES the window is
+ * exported again after a back-off that doubles with each failure (the job sleeps in BullMQ, it does
+ * not loop); past it, the window fails with what happened, each time the same way.
+ */
+async function exportAgainOrGiveUp(ctx: AppContext, key: ledger.WindowKey, reason: string): Promise<never> {
+  const max = ctx.config.reports.maxExportFailures;
+  const row = (await ledger.forgetIntercomJob(ctx.pool, key, reason, true))!;
+  if (row.exportFailures > max) {
+    throw new FatalError(
+      `${reason}; gave up after ${row.exportFailures} failed exports of ${describeWindow(key)} (ETL_MAX_EXPORT_FAILURES=${max}).`,
+    );
+  }
+  const delayMs = jitter(Math.min(MAX_REEXPORT_DELAY_MS, ctx.config.reports.pollIntervalMs * 2 ** row.exportFailures));
+  ctx.log.warn(
+    { dataset: key.datasetId, window: formatWindow(key.window), failures: row.exportFailures, max, delayMs },
+    `${reason}; exporting the window again`,
+  );
+  throw new NotReadyError(`${reason}; exporting again in ${delayMs} ms`, delayMs);
+}
+
+/**
+ * Takes the window's slot, or registers as a waiter and throws NotReadyError so the job sleeps
+ * until a release wakes it (or SLOT_WAIT_MS passes).
+ */
+async function takeSlotOrWait(ctx: AppContext, key: ledger.WindowKey, holder: string, why: string): Promise<void> {
+  const slots = ctx.slots!;
+  if (!(await slots.acquire(holder))) {
+    await slots.addWaiter(jobId(key));
+    // A slot may have been released between the two calls, before we were a waiter.
+    if (!(await slots.acquire(holder))) throw new NotReadyError(why, jitter(SLOT_WAIT_MS));
+  }
+  await slots.removeWaiter(jobId(key));
+}
+
+/**
+ * Called when a window fails for good (fatal error, attempts exhausted): records why, and lets go of
+ * its export slot — released when no Intercom job runs for it, kept as an orphan until its lease
+ * expires when one may still be running (Intercom counts it until it finishes).
+ */
+export async function failExportWindow(ctx: AppContext, key: ledger.WindowKey, message: string): Promise<void> {
+  const row = await ledger.getWindow(ctx.pool, key);
+  await ledger.recordFailed(ctx.pool, key, message);
+  const slots = ctx.slots;
+  if (!slots) return; // never reached Intercom: no slot taken
+  const holder = slots.holderOf(key);
+  if (row?.intercomJobId && row.status === 'exporting' && (await slots.orphan(holder, row.intercomJobId))) return;
+  await releaseSlot(ctx, holder); // a no-op when the slot was not taken
+}
+
+/**
+ * For the reconciler: frees the orphaned slots (rule 4 of export-slots.ts) whose Intercom job has
+ * finished, sooner than their leases would. A job Intercom does not know (404: expired, or another
+ * app's) is left to its lease. Returns how many were freed.
+ */
+export async function releaseFinishedOrphans(ctx: AppContext): Promise<number> {
+  const me = await connectIntercom(ctx);
+  let freed = 0;
+  for (const intercomJobId of await ctx.slots!.orphans()) {
     let status: ExportJob;
     try {
       status = await ctx.intercom.getExportStatus(intercomJobId, { appId: me.workspaceId });
     } catch (err) {
-      if (!(err instanceof NotFoundError)) throw err;
-      // Intercom no longer knows the job the ledger remembers: start a new one.
-      await releaseSlot(ctx, holder);
-      row = (await ledger.forgetIntercomJob(ctx.pool, key, `Intercom export job ${intercomJobId} not found`, false))!;
-      continue;
-    }
-    const phase = IntercomClient.exportPhase(status);
-    const runningForMs: number = Date.now() - (row.enqueuedAt?.getTime() ?? Date.now());
-
-    if (phase === 'running' && runningForMs <= cfg.exportTimeoutMs) {
-      await slots.acquire(holder); // renews our lease (or re-takes it after a restart)
-      await ledger.recordIntercomStatus(ctx.pool, key, status.status);
-      throw new NotReadyError(`export ${intercomJobId} is ${status.status}`, pollDelay(runningForMs, cfg.pollIntervalMs));
-    }
-    await releaseSlot(ctx, holder);
-
-    if (phase === 'running' || phase === 'failed') {
-      const reason: string =
-        phase === 'failed'
-          ? `Intercom export job ${intercomJobId} ended ${status.status}`
-          : `Intercom export job ${intercomJobId} still ${status.status} after ${Math.round(runningForMs / 1000)} s`;
-      row = (await ledger.forgetIntercomJob(ctx.pool, key, reason, true))!;
-      if (row.exportFailures > cfg.maxExportFailures) {
-        throw new FatalError(
-          `${reason}; gave up after ${row.exportFailures} failed exports of ${key.datasetId} ${formatWindow(key.window)}.`,
-        );
-      }
-      log.warn({ failures: row.exportFailures }, `${reason}; enqueueing again`);
-      continue;
-    }
-
-    await ledger.recordIntercomStatus(ctx.pool, key, status.status, 'loading');
-    const started = Date.now();
-    const zones: ZoneSettings = { configured: cfg.timestampTimezone, workspaceZone: me.timezone };
-    let compressedBytes: () => number = () => 0;
-    try {
-      const result = await loadReportWindow(ctx.pool, ctx.config.pgSchema, {
-        dataset,
-        columns,
-        window: key.window,
-        intercomJobId,
-        timestampTimezone: (client) => zoneToRead(client, zones, key.datasetId),
-        openCsv:
-          phase === 'no_data'
-            ? null
-            : async () => {
-                const download = await ctx.intercom.downloadExport(status, { appId: me.workspaceId });
-                compressedBytes = download.compressedBytes;
-                return download.stream;
-              },
-        onLoaded: async (client, rows, readZone) => {
-          const ts = await settleWindowZone(client, zones, dataset, key, readZone, log);
-          await ledger.recordLoaded(client, key, {
-            rows: rows - ts.trimmed,
-            bytes: compressedBytes(),
-            loadMs: Date.now() - started,
-            timestampZone: ts.zone,
-            timestampCheck: ts.check,
-            timestampFlag: ts.flag,
-          });
-        },
-      });
-      log.info({ rows: result.rows, bytes: compressedBytes(), ms: Date.now() - started, widened: result.widened }, 'window loaded');
-      return { outcome: 'loaded', rows: result.rows };
-    } catch (err) {
-      if (err instanceof NotFoundError) {
-        // The download expired (or vanished) before we got it: export the window again.
-        row = (await ledger.forgetIntercomJob(ctx.pool, key, `download of ${intercomJobId} not found (expired?)`, false))!;
-        log.warn({ intercomJobId }, 'download not found; enqueueing the export again');
-        continue;
-      }
+      if (err instanceof NotFoundError) continue;
       throw err;
     }
+    if (IntercomClient.exportPhase(status) === 'running') continue;
+    await wakeWaiters(ctx, await ctx.slots!.releaseOrphan(intercomJobId));
+    freed += 1;
   }
+  return freed;
 }
 
 /** Frees our export slot and wakes the jobs that waited longest for one. */
 async function releaseSlot(ctx: AppContext, holder: string): Promise<void> {
-  for (const waiter of await ctx.slots!.release(holder)) {
+  await wakeWaiters(ctx, await ctx.slots!.release(holder));
+}
+
+async function wakeWaiters(ctx: AppContext, waiters: string[]): Promise<void> {
+  for (const waiter of waiters) {
     const job = await ctx.queues.reports.getJob(waiter);
     // Not delayed (already running, or gone): nothing to wake; it re-checks the slots itself.
     await job?.promote().catch(() => {});
   }
+}
+
+function describeWindow(key: ledger.WindowKey): string {
+  return `${key.datasetId} ${formatWindow(key.window)}`;
 }
 
 /** Poll quickly at first, then back off: a quarter of the time waited so far, capped at 60 s. */

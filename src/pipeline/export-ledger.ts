@@ -26,6 +26,8 @@ export interface LedgerRow extends WindowKey {
   enqueueCount: number;
   exportFailures: number;
   attempts: number;
+  /** Times the reconciler queued the window again after its job was lost. */
+  requeues: number;
   rowsLoaded: number | null;
   bytesDownloaded: number | null;
   requestedAt: Date;
@@ -36,9 +38,13 @@ export interface LedgerRow extends WindowKey {
 
 type Db = pg.Pool | pg.PoolClient;
 
-/** The BullMQ job id of a window: deterministic, so a window is never queued twice at once (ids cannot contain ':'). */
+/**
+ * The BullMQ job id of a window: deterministic, so a window is never queued twice at once, and
+ * one-to-one, so two datasets never share one. BullMQ ids cannot contain ':'; percent-encoding
+ * (reversible, so injective) turns `a:b` into `a%3Ab` and leaves `a_b` (and every plain id) as it is.
+ */
 export function windowJobId(key: WindowKey): string {
-  return `export-${key.datasetId.replace(/:/g, '_')}-${compactIso(key.window.start)}-${compactIso(key.window.end)}`;
+  return `export-${encodeURIComponent(key.datasetId)}-${compactIso(key.window.start)}-${compactIso(key.window.end)}`;
 }
 
 const KEY_WHERE = 'dataset_id = $1 AND window_start = $2 AND window_end = $3';
@@ -55,6 +61,7 @@ interface DbRow {
   enqueue_count: number;
   export_failures: number;
   attempts: number;
+  requeues: number;
   rows_loaded: string | null;
   bytes_downloaded: string | null;
   requested_at: Date;
@@ -74,6 +81,7 @@ function fromDb(r: DbRow): LedgerRow {
     enqueueCount: r.enqueue_count,
     exportFailures: r.export_failures,
     attempts: r.attempts,
+    requeues: r.requeues,
     rowsLoaded: r.rows_loaded === null ? null : Number(r.rows_loaded),
     bytesDownloaded: r.bytes_downloaded === null ? null : Number(r.bytes_downloaded),
     requestedAt: r.requested_at,
@@ -103,7 +111,7 @@ export async function planWindows(
      SELECT $1, s, e, 'queued', $4, $5 FROM unnest($2::timestamptz[], $3::timestamptz[]) AS t(s, e)
      ON CONFLICT (dataset_id, window_start, window_end) DO UPDATE
        SET status = 'queued', attribute_ids = EXCLUDED.attribute_ids, attribute_set_hash = EXCLUDED.attribute_set_hash,
-           intercom_job_id = NULL, intercom_status = NULL, export_failures = 0, error = NULL,
+           intercom_job_id = NULL, intercom_status = NULL, export_failures = 0, requeues = 0, error = NULL,
            requested_at = now(), updated_at = now()
        WHERE w.status IN ${resettable}
      RETURNING *`,
@@ -234,4 +242,23 @@ export async function recordFailed(db: Db, key: WindowKey, error: string): Promi
     ...keyParams(key),
     error.slice(0, 4000),
   ]);
+}
+
+/**
+ * Windows not finished yet (queued, exporting, loading) and untouched for `idleMs`: each should
+ * have a job in the queue. The idle time keeps a planner that is still adding jobs out of it.
+ */
+export async function unfinishedWindows(db: Db, idleMs: number): Promise<LedgerRow[]> {
+  const { rows } = await db.query<DbRow>(
+    `SELECT * FROM etl_export_windows
+      WHERE status IN ('queued', 'exporting', 'loading') AND updated_at < now() - make_interval(secs => $1)
+      ORDER BY window_start, dataset_id`,
+    [idleMs / 1000],
+  );
+  return rows.map(fromDb);
+}
+
+/** Counts one re-queue by the reconciler. */
+export async function recordRequeued(db: Db, key: WindowKey): Promise<void> {
+  await db.query(`UPDATE etl_export_windows SET requeues = requeues + 1, updated_at = now() WHERE ${KEY_WHERE}`, keyParams(key));
 }

@@ -1,19 +1,47 @@
+import type { JobsOptions } from 'bullmq';
 import type { AppContext } from '../context.js';
-import { nightlySyncJob } from '../jobs/nightly-sync.js';
+import { nightlySyncJob, nightlySyncJobOptions } from '../jobs/nightly-sync.js';
+import { reconcileWindowsJob } from '../jobs/reconcile-windows.js';
 
 /** A schedule, declared as data. Ids never change: a renamed id would run twice. */
 export interface ScheduleDefinition {
   id: string;
   queue: 'control';
   jobName: string;
-  pattern: string;
-  tz: string;
+  /** A cron pattern (with `tz`), or `every` ms. */
+  pattern?: string;
+  tz?: string;
+  every?: number;
+  opts: JobsOptions;
 }
 
+/**
+ * The nightly sync (when ETL_SCHEDULE_ENABLED) and the reconciler (always: it is what heals a
+ * fleet of workers that nobody watches).
+ */
 export function scheduleDefinitions(ctx: AppContext): ScheduleDefinition[] {
   const { cron, timezone, enabled } = ctx.config.schedule;
-  if (!enabled) return [];
-  return [{ id: 'nightly-sync', queue: 'control', jobName: nightlySyncJob.name, pattern: cron, tz: timezone }];
+  const defs: ScheduleDefinition[] = [
+    {
+      id: 'reconcile-windows',
+      queue: 'control',
+      jobName: reconcileWindowsJob.name,
+      every: ctx.config.worker.reconcileIntervalMs,
+      // A failed run is simply the next one's work; keep a few for inspection.
+      opts: { removeOnComplete: 10, removeOnFail: 10 },
+    },
+  ];
+  if (enabled) {
+    defs.push({
+      id: 'nightly-sync',
+      queue: 'control',
+      jobName: nightlySyncJob.name,
+      pattern: cron,
+      tz: timezone,
+      opts: nightlySyncJobOptions(ctx.config.worker.attempts),
+    });
+  }
+  return defs;
 }
 
 /**
@@ -24,11 +52,8 @@ export async function syncSchedules(ctx: AppContext): Promise<ScheduleDefinition
   const defs = scheduleDefinitions(ctx);
   const queue = ctx.queues.control;
   for (const d of defs) {
-    await queue.upsertJobScheduler(
-      d.id,
-      { pattern: d.pattern, tz: d.tz },
-      { name: d.jobName, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } },
-    );
+    const repeat = d.every !== undefined ? { every: d.every } : { pattern: d.pattern!, tz: d.tz! };
+    await queue.upsertJobScheduler(d.id, repeat, { name: d.jobName, data: {}, opts: d.opts });
   }
   const wanted = new Set(defs.map((d) => d.id));
   for (const s of await queue.getJobSchedulers()) {

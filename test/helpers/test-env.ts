@@ -7,6 +7,7 @@ import { createContext, type AppContext } from '../../src/context.js';
 import { migrate } from '../../src/db/migrate.js';
 import { FakeIntercom, type FakeIntercomOptions } from '../../src/fake-intercom/index.js';
 import { silentLogger } from '../../src/log.js';
+import { exportSlotsKey } from '../../src/pipeline/export-slots.js';
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
@@ -41,7 +42,14 @@ export async function createTestEnv(
     .slice(0, 30)}_${randomBytes(3).toString('hex')}`;
   const schema = `t_${id}`;
   const queuePrefix = `test-${id}`;
-  const fake = await FakeIntercom.start({ tokens: [FAKE_TOKEN], ...options.fake, export: { latencyMs: 200, ...options.fake?.export } });
+  // Export slots are keyed by workspace only (as in production): each env gets its own workspace id
+  // so that test files running in parallel do not share Intercom's 5 slots.
+  const fake = await FakeIntercom.start({
+    tokens: [FAKE_TOKEN],
+    ...options.fake,
+    workspace: { idCode: `ws_${id}`, ...options.fake?.workspace },
+    export: { latencyMs: 200, ...options.fake?.export },
+  });
   const baseEnv: Record<string, string> = {
     INTERCOM_ACCESS_TOKEN: FAKE_TOKEN,
     INTERCOM_BASE_URL: fake.url,
@@ -87,12 +95,14 @@ export async function createTestEnv(
       if (!keep) {
         await adminPool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
         const redis = new Redis(TEST_REDIS_URL);
-        let cursor = '0';
-        do {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', `${queuePrefix}:*`, 'COUNT', 1000);
-          cursor = next;
-          if (keys.length > 0) await redis.del(...keys);
-        } while (cursor !== '0');
+        for (const pattern of [`${queuePrefix}:*`, `${exportSlotsKey(fake.workspaceId)}*`]) {
+          let cursor = '0';
+          do {
+            const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+            cursor = next;
+            if (keys.length > 0) await redis.del(...keys);
+          } while (cursor !== '0');
+        }
         await redis.quit();
       } else {
         process.stderr.write(`Kept schema "${schema}" and queue prefix "${queuePrefix}" of a failed test for inspection.\n`);

@@ -15,13 +15,15 @@ export const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
  */
 export async function writeDownloadBody(
   res: ServerResponse,
-  chunks: Iterable<Buffer>,
+  chunks: Iterable<Buffer> | AsyncIterable<Buffer>,
   options: { encoding: DownloadEncoding; baseName: string },
 ): Promise<void> {
   const { encoding, baseName } = options;
   const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream' };
   if (encoding === 'zip') {
-    const archive = zipSingleFile(`${baseName}.csv`, Buffer.concat([...chunks]));
+    const parts: Buffer[] = [];
+    for await (const chunk of chunks) parts.push(chunk);
+    const archive = zipSingleFile(`${baseName}.csv`, Buffer.concat(parts));
     res.writeHead(200, {
       ...headers,
       'Content-Disposition': `attachment; filename="${baseName}.zip"`,

@@ -31,7 +31,8 @@ export async function serveDownload(ctx: ReportingContext, req: FakeRequest): Pr
     const header = selection.attributes.map((a) => a.id);
     const body = csvChunks(header, selectRows(selection));
     const chunks = bom ? prepend(UTF8_BOM, body) : body;
-    await writeDownloadBody(req.res, chunks, { encoding, baseName });
+    const gate = ctx.downloadGate;
+    await writeDownloadBody(req.res, gate ? stallAfterFirst(chunks, gate) : chunks, { encoding, baseName });
   } catch (err) {
     // The client went away mid-download (or the stream broke): nothing left to answer.
     ctx.logger.debug({ err, job: job.id }, 'fake intercom download aborted');
@@ -42,4 +43,16 @@ export async function serveDownload(ctx: ReportingContext, req: FakeRequest): Pr
 function* prepend(first: Buffer, rest: Iterable<Buffer>): Generator<Buffer> {
   yield first;
   yield* rest;
+}
+
+/** The first chunk at once, the rest once `gate` resolves: a download that is in flight for as long as a test needs. */
+async function* stallAfterFirst(chunks: Iterable<Buffer>, gate: Promise<void>): AsyncGenerator<Buffer> {
+  let first = true;
+  for (const chunk of chunks) {
+    yield chunk;
+    if (first) {
+      first = false;
+      await gate;
+    }
+  }
 }

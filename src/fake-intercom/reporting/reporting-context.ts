@@ -18,6 +18,8 @@ export interface ReportingContext {
   now(): number;
   logger: Logger;
   counters: { statusCalls: number; downloads: number };
+  /** While set, downloads send their first chunk and then wait for it (holdDownloads). */
+  downloadGate: Promise<void> | null;
 }
 
 /**

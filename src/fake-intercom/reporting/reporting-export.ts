@@ -55,6 +55,17 @@ export class ReportingExport {
       now: deps.now,
       logger: deps.logger,
       counters: { statusCalls: 0, downloads: 0 },
+      downloadGate: null,
+    };
+  }
+
+  /** Downloads from now on stall after their first chunk until the returned function is called. */
+  holdDownloads(): () => void {
+    let release!: () => void;
+    this.context.downloadGate = new Promise<void>((resolve) => (release = resolve));
+    return () => {
+      this.context.downloadGate = null;
+      release();
     };
   }
 

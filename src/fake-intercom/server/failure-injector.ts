@@ -6,12 +6,21 @@ export interface FailureRule {
   path: string | RegExp;
   status: number;
   count?: number;
+  /** For a 429: send `Retry-After` with this many seconds (default: the rate-limit window's reset only). */
+  retryAfterSeconds?: number;
+}
+
+/** What an injected failure answers. */
+export interface InjectedFailure {
+  status: number;
+  retryAfterSeconds?: number;
 }
 
 interface ActiveRule {
   method: string | undefined;
   path: string | RegExp;
   status: number;
+  retryAfterSeconds: number | undefined;
   remaining: number;
 }
 
@@ -24,17 +33,25 @@ export class FailureInjector {
     if (!Number.isInteger(rule.status) || rule.status < 400 || rule.status > 599) {
       throw new Error(`injectFailure status must be an HTTP error status (400-599), got ${rule.status}`);
     }
-    this.rules.push({ method: rule.method?.toUpperCase(), path: rule.path, status: rule.status, remaining: count });
+    this.rules.push({
+      method: rule.method?.toUpperCase(),
+      path: rule.path,
+      status: rule.status,
+      retryAfterSeconds: rule.retryAfterSeconds,
+      remaining: count,
+    });
   }
 
-  /** The status to answer instead of handling the request, consuming one use of the first matching rule. */
-  take(method: string, pathname: string): number | undefined {
+  /** What to answer instead of handling the request, consuming one use of the first matching rule. */
+  take(method: string, pathname: string): InjectedFailure | undefined {
     const index = this.rules.findIndex((rule) => matches(rule, method, pathname));
     if (index < 0) return undefined;
     const rule = this.rules[index]!;
     rule.remaining -= 1;
     if (rule.remaining === 0) this.rules.splice(index, 1);
-    return rule.status;
+    return rule.retryAfterSeconds === undefined
+      ? { status: rule.status }
+      : { status: rule.status, retryAfterSeconds: rule.retryAfterSeconds };
   }
 
   clear(): void {

@@ -11,6 +11,8 @@ export interface RequestRecord {
   method: string;
   path: string;
   status: number;
+  /** When the status line was written, on the fake's clock (ms). */
+  at: number;
 }
 
 export interface RequestHandlerDeps {
@@ -20,7 +22,7 @@ export interface RequestHandlerDeps {
   injector: FailureInjector;
   router: Router;
   logger: Logger;
-  record(entry: RequestRecord): void;
+  record(entry: Omit<RequestRecord, 'at'>): void;
 }
 
 /** Bodies are small JSON documents; anything bigger is a client bug, not something to buffer. */
@@ -61,11 +63,13 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
         return;
       }
 
-      const injected = deps.injector.take(method, pathname);
-      if (injected !== undefined) {
+      const failure = deps.injector.take(method, pathname);
+      if (failure !== undefined) {
+        const injected = failure.status;
         if (injected === 429) {
           const exhausted = deps.limiter.exhausted();
           setHeaders(res, rateLimitHeaders(exhausted));
+          if (failure.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(failure.retryAfterSeconds));
           sendError(res, 429, 'rate_limit_exceeded', rateLimitMessage(exhausted.limit));
         } else {
           if (injected !== 401) setHeaders(res, rateLimitHeaders(budget)); // Intercom sends none on 401
