@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { migrate } from '../db/migrate.js';
-import { DAY_MS, parseDay, parseDuration } from '../pipeline/time-windows.js';
+import { describeError } from '../errors.js';
+import { DAY_MS, isoDay, parseDay, parseDuration } from '../pipeline/time-windows.js';
 import { checkCommand } from './check-command.js';
-import { EXIT_FAILED, EXIT_OK, onShutdownSignal, runCommand } from './command-runner.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, onShutdownSignal, runCommand } from './command-runner.js';
 import { demoCommand, fakeIntercomCommand, DEMO_TOKEN } from './demo-command.js';
 import { datasetsCommand, statusCommand } from './info-commands.js';
 import { formatSummary } from './format.js';
@@ -15,7 +16,13 @@ const program = new Command('intercom-etl')
   .description(
     'Loads Intercom reporting data exports into Postgres, on BullMQ workers. Configuration comes from the environment (see README).',
   )
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage errors (unknown command or option, missing option, bad value) exit 2, as the README says;
+  // commander would exit 1. Subcommands inherit this.
+  .exitOverride();
+
+/** Reports a usage error found after parsing (e.g. --to before --from) the way commander does: exit 2. */
+const usageError = (cmd: Command, message: string): never => cmd.error(`error: ${message}`, { exitCode: EXIT_USAGE, code: 'etl.usage' });
 
 const asDay = (what: string) => (v: string) => {
   try {
@@ -62,7 +69,7 @@ program
   .option('--json', 'print JSON')
   .action((opts: { json?: boolean }) => runCommand((ctx) => datasetsCommand(ctx, opts)));
 
-program
+const backfill = program
   .command('backfill')
   .description('export and load every window of a date range (re-exporting replaces those rows), then exit')
   .requiredOption('--from <YYYY-MM-DD>', 'first day (UTC), inclusive', asDay('--from'))
@@ -70,9 +77,9 @@ program
   .option('--dataset <id>', 'only this dataset (repeatable); default: all', collect, [])
   .option('--window <duration>', 'window length: 1h…12h dividing a day, or whole days (default ETL_WINDOW, 1d)', asWindow)
   .option('--missing-only', 'skip windows already loaded (default: re-export them)')
-  .action((opts: { from: number; to: number; dataset: string[]; window?: number; missingOnly?: boolean }) =>
-    runCommand(async (ctx) => {
-      if (opts.to < opts.from) throw new InvalidArgumentError('--to is before --from.');
+  .action((opts: { from: number; to: number; dataset: string[]; window?: number; missingOnly?: boolean }) => {
+    if (opts.to < opts.from) usageError(backfill, `--to ${isoDay(opts.to)} is before --from ${isoDay(opts.from)}.`);
+    return runCommand(async (ctx) => {
       const { signal } = onShutdownSignal();
       const summary = await runReports(
         ctx,
@@ -87,24 +94,24 @@ program
       );
       process.stdout.write(`${formatSummary(summary)}\n`);
       return summary.progress.failed === 0 ? EXIT_OK : EXIT_FAILED;
-    }),
-  );
+    });
+  });
 
-program
+const sync = program
   .command('sync')
   .description('the nightly run, now: reporting lookback windows, a full companies scroll, incremental tickets; then exit')
   .argument('[streams...]', `any of ${STREAMS.join(', ')} (default: all three)`)
-  .action((streams: string[]) =>
-    runCommand(async (ctx) => {
-      const unknown = streams.filter((s) => !(STREAMS as readonly string[]).includes(s));
-      if (unknown.length > 0) throw new InvalidArgumentError(`Unknown stream(s) ${unknown.join(', ')}; choose from ${STREAMS.join(', ')}.`);
+  .action((streams: string[]) => {
+    const unknown = streams.filter((s) => !(STREAMS as readonly string[]).includes(s));
+    if (unknown.length > 0) usageError(sync, `unknown stream(s) ${unknown.join(', ')}; choose from ${STREAMS.join(', ')}.`);
+    return runCommand(async (ctx) => {
       const chosen = (streams.length > 0 ? [...new Set(streams)] : [...STREAMS]) as Stream[];
       const { signal } = onShutdownSignal();
       const summary = await runSync(ctx, syncRequest(chosen), (line) => process.stderr.write(`${line}\n`), signal);
       process.stdout.write(`${formatSyncSummary(summary)}\n`);
       return syncFailed(summary) ? EXIT_FAILED : EXIT_OK;
-    }),
-  );
+    });
+  });
 
 program
   .command('worker')
@@ -137,6 +144,8 @@ program
 program.addOption(new Option('--no-color').hideHelp());
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  process.stderr.write(`error: ${(err as Error).message}\n`);
-  process.exit(2);
+  // Commander has already printed its message (and the help); --help and --version exit 0.
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? EXIT_OK : EXIT_USAGE);
+  process.stderr.write(`error: ${describeError(err)}\n`);
+  process.exit(EXIT_FAILED);
 });

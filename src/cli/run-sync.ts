@@ -6,6 +6,8 @@ import { startWorkers } from '../jobs/workers.js';
 import { planReportExports, type PlanRequest } from '../pipeline/plan-exports.js';
 import type { EntityStream, SyncRunResult } from '../pipeline/sync-runs.js';
 import { waitForWindows, type RunSummary } from '../pipeline/wait-for-windows.js';
+import { isoDay } from '../pipeline/time-windows.js';
+import type { WindowKey } from '../pipeline/export-ledger.js';
 import { formatProgress, formatSummary } from './format.js';
 
 export const STREAMS = ['reports', 'companies', 'tickets'] as const;
@@ -55,6 +57,7 @@ export async function runSync(
   if (plan) {
     for (const w of plan.warnings) say(`warning: ${w}`);
     const datasetCount = new Set(plan.windows.map((w) => w.datasetId)).size;
+    say(resolvedRange(request.reports!, plan.windows));
     say(
       `Queued ${plan.windows.length} window(s) of ${datasetCount} dataset(s)${plan.skipped ? `; ${plan.skipped} already loaded, skipped` : ''}.`,
     );
@@ -69,6 +72,22 @@ export async function runSync(
   } finally {
     await workers.close();
   }
+}
+
+/**
+ * The days the run covers, as resolved (a nightly run's range depends on what each dataset has
+ * loaded, a backfill's on --from/--to): what the operator should check before trusting a summary.
+ */
+function resolvedRange(request: PlanRequest, windows: WindowKey[]): string {
+  const range =
+    request.mode === 'backfill' && request.range
+      ? request.range
+      : windows.length > 0
+        ? windows.reduce((r, w) => ({ start: Math.min(r.start, w.window.start), end: Math.max(r.end, w.window.end) }), windows[0]!.window)
+        : null;
+  if (!range) return 'Range: nothing to export (every dataset is loaded up to the end of yesterday, UTC).';
+  const days = Math.round((range.end - range.start) / 86_400_000);
+  return `Range: ${isoDay(range.start)} .. ${isoDay(range.end - 1)} (UTC, both days inclusive; ${days} day(s)).`;
 }
 
 async function waitForEntityJob(
