@@ -7,6 +7,7 @@ import { createPool } from './db/pool.js';
 import { IntercomClient } from './intercom/index.js';
 import type { Me } from './intercom/types.js';
 import { createLogger, type Logger } from './log.js';
+import { registerSecret } from './redact.js';
 import { ExportSlots } from './pipeline/export-slots.js';
 import { retryTransient } from './pipeline/retry-transient.js';
 
@@ -36,6 +37,8 @@ export interface ContextOptions {
 }
 
 export function createContext(config: Config, options: ContextOptions = {}): AppContext {
+  // Before anything can log or fail: from here on the token is cut out of every string that leaves.
+  registerSecret(config.intercom.token);
   const log = options.log ?? createLogger({ level: config.logLevel ?? 'info' });
   const pool = createPool(config.databaseUrl, config.pgSchema);
   // BullMQ needs maxRetriesPerRequest: null so blocking commands survive reconnects.
