@@ -46,3 +46,14 @@ export function redactError(err: unknown): Error {
 export function redactingDestination(dest: NodeJS.WritableStream): { write(line: string): boolean } {
   return { write: (line: string) => dest.write(redactSecrets(line)) };
 }
+
+/** A connection URL (DATABASE_URL, REDIS_URL) with its password masked, for messages and logs. */
+export function withoutPassword(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(an unparseable URL)';
+  }
+}

@@ -49,25 +49,28 @@ program
   .command('migrate')
   .description('create or upgrade the tables in PG_SCHEMA (safe to run concurrently)')
   .action(() =>
-    runCommand(async (ctx) => {
-      const r = await migrate(ctx.pool, ctx.config.pgSchema);
-      process.stdout.write(
-        `Schema "${ctx.config.pgSchema}": applied ${r.applied.length} migration(s)${r.applied.length ? ` (${r.applied.join(', ')})` : ''}; ${r.alreadyApplied} already applied.\n`,
-      );
-      return EXIT_OK;
-    }),
+    runCommand(
+      async (ctx) => {
+        const r = await migrate(ctx.pool, ctx.config.pgSchema);
+        process.stdout.write(
+          `Schema "${ctx.config.pgSchema}": applied ${r.applied.length} migration(s)${r.applied.length ? ` (${r.applied.join(', ')})` : ''}; ${r.alreadyApplied} already applied.\n`,
+        );
+        return EXIT_OK;
+      },
+      { needs: ['postgres'] },
+    ),
   );
 
 program
   .command('check')
   .description('check the token (GET /me), the reporting API, Postgres and Redis; one verdict each')
-  .action(() => runCommand(checkCommand));
+  .action(() => runCommand(checkCommand, { needs: [] }));
 
 program
   .command('datasets')
   .description('list the reporting datasets, their attributes and the columns they load into')
   .option('--json', 'print JSON')
-  .action((opts: { json?: boolean }) => runCommand((ctx) => datasetsCommand(ctx, opts)));
+  .action((opts: { json?: boolean }) => runCommand((ctx) => datasetsCommand(ctx, opts), { needs: ['postgres'] }));
 
 const backfill = program
   .command('backfill')
@@ -122,7 +125,7 @@ program
   .command('status')
   .description('per dataset: windows loaded, pending, failed, last load, rows')
   .option('--json', 'print JSON')
-  .action((opts: { json?: boolean }) => runCommand((ctx) => statusCommand(ctx, opts)));
+  .action((opts: { json?: boolean }) => runCommand((ctx) => statusCommand(ctx, opts), { needs: ['postgres'] }));
 
 program
   .command('demo')

@@ -5,7 +5,10 @@ import { JOB_DEFINITIONS } from './index.js';
 
 export interface WorkerSet {
   workers: Worker[];
-  /** Stops taking jobs and waits for running ones (up to `timeoutMs`, then forces). */
+  /**
+   * Stops taking jobs and waits for running ones, up to `timeoutMs` (default ETL_SHUTDOWN_TIMEOUT_MS);
+   * then forces, waiting at most FORCE_CLOSE_MS more (a Redis that is down never answers).
+   */
   close(timeoutMs?: number): Promise<void>;
 }
 
@@ -43,17 +46,34 @@ export function startWorkers(ctx: AppContext, queues: QueueName[] = Object.value
   });
   return {
     workers,
-    async close(timeoutMs = 30_000) {
-      let timer: NodeJS.Timeout | undefined;
+    async close(timeoutMs = ctx.config.worker.shutdownTimeoutMs) {
       const graceful = Promise.all(workers.map((w) => w.close()));
-      const forced = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), timeoutMs);
-      });
-      if ((await Promise.race([graceful, forced])) === 'timeout') {
+      if ((await within(graceful, timeoutMs)) === 'timeout') {
         ctx.log.warn({ timeoutMs }, 'workers did not stop in time; forcing (their jobs will be retried)');
-        await Promise.all(workers.map((w) => w.close(true)));
+        if ((await within(Promise.all(workers.map((w) => w.close(true))), FORCE_CLOSE_MS)) === 'timeout') {
+          ctx.log.warn({ waitedMs: FORCE_CLOSE_MS }, 'workers did not close (is Redis down?); leaving them');
+        }
       }
-      clearTimeout(timer);
     },
   };
+}
+
+/** How long a forced close may take before the caller moves on anyway. */
+const FORCE_CLOSE_MS = 1_000;
+
+/** `promise`'s outcome, or 'timeout' after `ms` (the promise is left to settle on its own). */
+async function within(promise: Promise<unknown>, ms: number): Promise<'done' | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
+  try {
+    return await Promise.race([
+      promise.then(
+        () => 'done' as const,
+        () => 'done' as const,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
