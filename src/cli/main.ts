@@ -44,6 +44,17 @@ const asInt = (v: string): number => {
   return n;
 };
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
+const asFraction = (v: string): number => {
+  const n = Number(v);
+  if (!(n > 0 && n <= 1)) throw new InvalidArgumentError(`${JSON.stringify(v)} is not a fraction in (0, 1], e.g. 0.1.`);
+  return n;
+};
+const asErrorStatus = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 400 || n > 599)
+    throw new InvalidArgumentError(`${JSON.stringify(v)} is not an HTTP error status (400-599).`);
+  return n;
+};
 
 program
   .command('migrate')
@@ -142,7 +153,14 @@ program
   .option('--latency <ms>', 'time an export job takes', asInt, 2000)
   .option('--token <token>', 'the access token it accepts', DEMO_TOKEN)
   .option('--public-url <url>', 'base URL put in download_url (when clients reach it by another name)')
-  .action((opts: { port: number; host: string; latency: number; token: string; publicUrl?: string }) => fakeIntercomCommand(opts));
+  .option('--fail-rate <fraction>', 'this fraction (0-1] of requests answers --fail-status', asFraction)
+  .option('--fail-status <code>', 'status of the --fail-rate failures', asErrorStatus, 500)
+  .option('--fail-path <prefix>', 'apply --fail-rate only to paths starting with this (e.g. /companies)')
+  .option('--status-404 <n>', 'the next n export status calls answer 404', asInt)
+  .option('--download-404 <n>', 'the next n export downloads answer 404', asInt)
+  .option('--echo-token', 'injected failures echo the Authorization header in the reason phrase and body')
+  .option('--faults <file.json>', 'more failure rules: a JSON array of {method?, path, status, count?, rate?, echoToken?}')
+  .action((opts: Parameters<typeof fakeIntercomCommand>[0]) => fakeIntercomCommand(opts));
 
 program.addOption(new Option('--no-color').hideHelp());
 

@@ -63,15 +63,20 @@ export class FailureInjector {
     });
   }
 
-  /** The failure to answer instead of handling the request, consuming one use of the first matching rule. */
+  /**
+   * The failure to answer instead of handling the request, consuming one use of the first matching
+   * rule that fires (a rule with a `rate` below 1 lets the request through to the next one otherwise).
+   */
   take(method: string, pathname: string): InjectedFailure | undefined {
-    const index = this.rules.findIndex((rule) => matches(rule, method, pathname));
-    if (index < 0) return undefined;
-    const rule = this.rules[index]!;
-    if (rule.rate < 1 && this.random() >= rule.rate) return undefined;
-    rule.remaining -= 1;
-    if (rule.remaining === 0) this.rules.splice(index, 1);
-    return { status: rule.status, echoToken: rule.echoToken };
+    for (let index = 0; index < this.rules.length; index++) {
+      const rule = this.rules[index]!;
+      if (!matches(rule, method, pathname)) continue;
+      if (rule.rate < 1 && this.random() >= rule.rate) continue;
+      rule.remaining -= 1;
+      if (rule.remaining === 0) this.rules.splice(index, 1);
+      return { status: rule.status, echoToken: rule.echoToken };
+    }
+    return undefined;
   }
 
   clear(): void {
