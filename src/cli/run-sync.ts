@@ -103,7 +103,8 @@ async function waitForEntityJob(
     if (!job) return { stream, error: 'its job disappeared from Redis before finishing' };
     const state = await job.getState();
     if (state === 'completed') return { stream, result: job.returnvalue as SyncRunResult };
-    if (state === 'failed') return { stream, error: job.failedReason };
+    // Read again: `job` was fetched before getState(), possibly while it was still active.
+    if (state === 'failed') return { stream, error: (await ctx.queues.entities.getJob(jobId))?.failedReason ?? job.failedReason };
     const { rows } = await ctx.pool.query<{ pages: number; rows_fetched: string }>(
       `SELECT pages, rows_fetched FROM etl_sync_runs WHERE stream = $1 AND status = 'running' ORDER BY started_at DESC LIMIT 1`,
       [stream],
