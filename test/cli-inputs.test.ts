@@ -2,6 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli-process.js';
 import { createTestEnv, type TestEnv } from './helpers/test-env.js';
 
+/** Several CLI processes in a row: on a loaded machine each start alone can take many seconds. */
+const SLOW_TEST_MS = 180_000;
+
 const DAY = 86_400_000;
 const day = (offset: number) => new Date(Math.floor(Date.now() / DAY) * DAY + offset * DAY).toISOString().slice(0, 10);
 
@@ -50,35 +53,47 @@ describe('usage errors exit 2', () => {
 });
 
 describe('datasets Intercom does not list', () => {
-  it('--dataset with a typo fails naming it and the close match, and queues nothing', async (context) => {
-    context.onTestFailed(() => void (failed = true));
-    const run = await runCli(['backfill', '--from', day(-3), '--to', day(-3), '--dataset', 'conversations'], env.childEnv);
-    expect(run.output).toMatch(/--dataset names "conversations", which is not a dataset Intercom lists \(did you mean conversation/);
-    expect(run.code, run.output).toBe(2);
-    expect(await env.query('SELECT 1 FROM etl_export_windows')).toEqual([]);
-  });
+  it(
+    '--dataset with a typo fails naming it and the close match, and queues nothing',
+    async (context) => {
+      context.onTestFailed(() => void (failed = true));
+      const run = await runCli(['backfill', '--from', day(-3), '--to', day(-3), '--dataset', 'conversations'], env.childEnv);
+      expect(run.output).toMatch(/--dataset names "conversations", which is not a dataset Intercom lists \(did you mean conversation/);
+      expect(run.code, run.output).toBe(2);
+      expect(await env.query('SELECT 1 FROM etl_export_windows')).toEqual([]);
+    },
+    SLOW_TEST_MS,
+  );
 
-  it('ETL_DATASETS with a typo fails naming it instead of silently running nothing', async (context) => {
-    context.onTestFailed(() => void (failed = true));
-    const run = await runCli(['sync', 'reports'], { ...env.childEnv, ETL_DATASETS: 'conversation,admin_status_chnage' });
-    expect(run.output).toMatch(
-      /ETL_DATASETS names "admin_status_chnage", which is not a dataset Intercom lists \(did you mean admin_status_change/,
-    );
-    expect(run.output).not.toMatch(/"conversation",/);
-    expect(run.code, run.output).toBe(2);
-    expect(await env.query('SELECT 1 FROM etl_export_windows')).toEqual([]);
-  });
+  it(
+    'ETL_DATASETS with a typo fails naming it instead of silently running nothing',
+    async (context) => {
+      context.onTestFailed(() => void (failed = true));
+      const run = await runCli(['sync', 'reports'], { ...env.childEnv, ETL_DATASETS: 'conversation,admin_status_chnage' });
+      expect(run.output).toMatch(
+        /ETL_DATASETS names "admin_status_chnage", which is not a dataset Intercom lists \(did you mean admin_status_change/,
+      );
+      expect(run.output).not.toMatch(/"conversation",/);
+      expect(run.code, run.output).toBe(2);
+      expect(await env.query('SELECT 1 FROM etl_export_windows')).toEqual([]);
+    },
+    SLOW_TEST_MS,
+  );
 });
 
 describe('resolved range', () => {
-  it('backfill and sync print the range they cover', async (context) => {
-    context.onTestFailed(() => void (failed = true));
-    const backfill = await runCli(['backfill', '--from', day(-3), '--to', day(-2), '--dataset', 'admin_status_change'], env.childEnv);
-    expect(backfill.code, backfill.output).toBe(0);
-    expect(backfill.output).toContain(`Range: ${day(-3)} .. ${day(-2)} (UTC, both days inclusive; 2 day(s)).`);
-    const sync = await runCli(['sync', 'reports'], { ...env.childEnv, ETL_DATASETS: 'admin_status_change', ETL_LOOKBACK_DAYS: '2' });
-    expect(sync.code, sync.output).toBe(0);
-    // The last 2 days up to the end of yesterday.
-    expect(sync.output).toContain(`Range: ${day(-2)} .. ${day(-1)} (UTC, both days inclusive; 2 day(s)).`);
-  });
+  it(
+    'backfill and sync print the range they cover',
+    async (context) => {
+      context.onTestFailed(() => void (failed = true));
+      const backfill = await runCli(['backfill', '--from', day(-3), '--to', day(-2), '--dataset', 'admin_status_change'], env.childEnv);
+      expect(backfill.code, backfill.output).toBe(0);
+      expect(backfill.output).toContain(`Range: ${day(-3)} .. ${day(-2)} (UTC, both days inclusive; 2 day(s)).`);
+      const sync = await runCli(['sync', 'reports'], { ...env.childEnv, ETL_DATASETS: 'admin_status_change', ETL_LOOKBACK_DAYS: '2' });
+      expect(sync.code, sync.output).toBe(0);
+      // The last 2 days up to the end of yesterday.
+      expect(sync.output).toContain(`Range: ${day(-2)} .. ${day(-1)} (UTC, both days inclusive; 2 day(s)).`);
+    },
+    SLOW_TEST_MS,
+  );
 });

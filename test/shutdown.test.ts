@@ -7,6 +7,9 @@ import { queueEntitySyncs } from '../src/jobs/sync-entity.js';
 import { startCli, waitFor } from './helpers/cli-process.js';
 import { useTestEnv } from './helpers/test-env.js';
 
+/** Several CLI processes in a row: on a loaded machine each start alone can take many seconds. */
+const SLOW_TEST_MS = 180_000;
+
 const ROOT = path.resolve(import.meta.dirname, '..');
 
 /** A TCP relay to the test Redis whose `cut()` makes Redis unreachable for whoever connects through it. */
@@ -54,67 +57,78 @@ describe('SIGTERM always ends the worker', () => {
   it.each([
     ['while a job sleeps mid-loop', false],
     ['while a job runs and Redis is down', true],
-  ])('%s: the process exits after ETL_SHUTDOWN_TIMEOUT_MS', async (_what, redisDown) => {
-    const env = getEnv();
-    const relay = await startRedisRelay(new URL(env.childEnv.REDIS_URL!));
-    const worker = startCli(['worker'], {
-      ...env.childEnv,
-      LOG_LEVEL: 'info',
-      REDIS_URL: relay.url,
-      ETL_SCHEDULE_ENABLED: 'false',
-      ETL_SHUTDOWN_TIMEOUT_MS: '1000',
-      // The companies job waits this long for another client's scroll: a job that does not stop by itself.
-      ETL_SCROLL_EXISTS_WAIT_MS: '600000',
-    });
-    try {
-      await waitFor(() => worker.output().includes('worker started'), 30_000, 'the worker to start');
-      env.fake.openScrollAsOtherClient();
-      await queueEntitySyncs(env.ctx, ['companies']);
-      await waitFor(() => worker.output().includes('a companies scroll is already open'), 30_000, 'the job to be mid-loop');
-      if (redisDown) relay.cut();
-      worker.child.kill('SIGTERM');
-      // Generous bound for a loaded machine; without the deadline the process never exits (or only after 30 s).
-      let exited: { code: number | null } | null = null;
-      void worker.exited.then((e) => (exited = e));
-      await waitFor(() => exited !== null, 20_000, 'the worker to exit');
-      expect(worker.output()).toMatch(/workers did not stop in time; forcing|exiting anyway/);
-    } finally {
-      relay.cut();
-      if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
-    }
-  });
+  ])(
+    '%s: the process exits after ETL_SHUTDOWN_TIMEOUT_MS',
+    async (_what, redisDown) => {
+      const env = getEnv();
+      const relay = await startRedisRelay(new URL(env.childEnv.REDIS_URL!));
+      const worker = startCli(['worker'], {
+        ...env.childEnv,
+        LOG_LEVEL: 'info',
+        REDIS_URL: relay.url,
+        ETL_SCHEDULE_ENABLED: 'false',
+        ETL_SHUTDOWN_TIMEOUT_MS: '1000',
+        // The companies job waits this long for another client's scroll: a job that does not stop by itself.
+        ETL_SCROLL_EXISTS_WAIT_MS: '600000',
+      });
+      try {
+        await waitFor(() => worker.output().includes('worker started'), 90_000, 'the worker to start');
+        env.fake.openScrollAsOtherClient();
+        await queueEntitySyncs(env.ctx, ['companies']);
+        await waitFor(() => worker.output().includes('a companies scroll is already open'), 90_000, 'the job to be mid-loop');
+        if (redisDown) relay.cut();
+        worker.child.kill('SIGTERM');
+        // Generous bound for a loaded machine: with Redis down, the old code never exited at all.
+        let exited: { code: number | null } | null = null;
+        void worker.exited.then((e) => (exited = e));
+        await waitFor(() => exited !== null, 90_000, 'the worker to exit');
+        // The drain lasted ETL_SHUTDOWN_TIMEOUT_MS (the old code always waited 30 s), then the process ended anyway.
+        expect(worker.output()).toMatch(
+          /"timeoutMs":1000,[^\n]*workers did not stop in time; forcing|ETL_SHUTDOWN_TIMEOUT_MS=1000\); exiting anyway/,
+        );
+      } finally {
+        relay.cut();
+        if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
+      }
+    },
+    SLOW_TEST_MS,
+  );
 });
 
 describe('npm run etl -- worker', () => {
   const getEnv = useTestEnv();
 
-  it('leaves no node process behind when npm gets SIGTERM', async () => {
-    const env = getEnv();
-    const marker = `ETL_QUEUE_PREFIX=${env.queuePrefix}`;
-    const npm = spawn('npm', ['run', '--silent', 'etl', '--', 'worker'], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/tmp',
-        ...env.childEnv,
-        ETL_SCHEDULE_ENABLED: 'false',
-        LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    npm.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    npm.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const npmExited = new Promise<void>((resolve) => npm.on('exit', () => resolve()));
-    try {
-      await waitFor(() => out.includes('worker started'), 30_000, 'the worker to start');
-      expect(processesWith(marker).length).toBeGreaterThanOrEqual(2); // npm and the worker (and sh, if any)
-      npm.kill('SIGTERM');
-      await npmExited;
-      await waitFor(() => processesWith(marker).length === 0, 15_000, 'every process of the run to end').catch(() => {});
-      expect(processesWith(marker), out).toEqual([]);
-    } finally {
-      for (const pid of processesWith(marker)) process.kill(pid, 'SIGKILL');
-    }
-  });
+  it(
+    'leaves no node process behind when npm gets SIGTERM',
+    async () => {
+      const env = getEnv();
+      const marker = `ETL_QUEUE_PREFIX=${env.queuePrefix}`;
+      const npm = spawn('npm', ['run', '--silent', 'etl', '--', 'worker'], {
+        cwd: ROOT,
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '/tmp',
+          ...env.childEnv,
+          ETL_SCHEDULE_ENABLED: 'false',
+          LOG_LEVEL: 'info',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      npm.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      npm.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const npmExited = new Promise<void>((resolve) => npm.on('exit', () => resolve()));
+      try {
+        await waitFor(() => out.includes('worker started'), 90_000, 'the worker to start');
+        expect(processesWith(marker).length).toBeGreaterThanOrEqual(2); // npm and the worker (and sh, if any)
+        npm.kill('SIGTERM');
+        await npmExited;
+        await waitFor(() => processesWith(marker).length === 0, 45_000, 'every process of the run to end').catch(() => {});
+        expect(processesWith(marker), out).toEqual([]);
+      } finally {
+        for (const pid of processesWith(marker)) process.kill(pid, 'SIGKILL');
+      }
+    },
+    SLOW_TEST_MS,
+  );
 });
