@@ -1,6 +1,7 @@
+import { CronExpressionParser } from 'cron-parser';
 import { ConfigError } from './errors.js';
 import { REGION_BASE_URLS, type IntercomRegion } from './intercom/types.js';
-import { parseDuration } from './pipeline/time-windows.js';
+import { parseDay, parseDuration } from './pipeline/time-windows.js';
 
 /**
  * The product's whole configuration, read from the environment once (here and nowhere else),
@@ -22,6 +23,8 @@ export interface Config {
   };
   databaseUrl: string;
   redisUrl: string;
+  /** Longest wait for the first Redis connection before a command fails naming REDIS_URL, ms. Default 10000. */
+  redisConnectTimeoutMs: number;
   /** Schema holding every table of the product. Default `intercom`. */
   pgSchema: string;
   /** Prefix of every BullMQ key in Redis. Default `intercom-etl`. */
@@ -96,6 +99,11 @@ export interface Config {
      * whose job was lost (stalled out, removed from Redis, process died mid-load), ms. Default 120000.
      */
     reconcileIntervalMs: number;
+    /**
+     * After SIGTERM/SIGINT: longest wait for running jobs to finish before the process exits anyway
+     * (a job cut off is retried elsewhere), ms. Default 30000.
+     */
+    shutdownTimeoutMs: number;
   };
   /** pino level; null lets the command choose (worker: info, interactive commands: warn). */
   logLevel: string | null;
@@ -180,9 +188,11 @@ export function loadConfig(env: Env = process.env, overrides: Env = {}): Config 
   let startDate = today - 30 * DAY_MS;
   const startRaw = str('ETL_START_DATE', '');
   if (startRaw) {
-    const t = /^\d{4}-\d{2}-\d{2}$/.test(startRaw) ? Date.parse(`${startRaw}T00:00:00Z`) : NaN;
-    if (Number.isNaN(t)) problems.push(`ETL_START_DATE=${JSON.stringify(startRaw)} must be a date YYYY-MM-DD.`);
-    else startDate = t;
+    try {
+      startDate = parseDay(startRaw, 'ETL_START_DATE');
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
   }
 
   let attributeOverrides: Record<string, string[]> = {};
@@ -218,7 +228,8 @@ export function loadConfig(env: Env = process.env, overrides: Env = {}): Config 
     problems.push(`ETL_SCHEDULE_TIMEZONE=${JSON.stringify(scheduleTimezone)} is not an IANA time zone (e.g. UTC, Europe/Berlin).`);
   }
   const cron = str('ETL_SCHEDULE_CRON', '30 2 * * *');
-  if (!/^(\S+\s+){4,5}\S+$/.test(cron)) problems.push(`ETL_SCHEDULE_CRON=${JSON.stringify(cron)} must be a cron pattern of 5 or 6 fields.`);
+  const cronProblem = cronPatternProblem(cron, scheduleTimezone);
+  if (cronProblem) problems.push(`ETL_SCHEDULE_CRON=${JSON.stringify(cron)} ${cronProblem}`);
 
   const version = str('INTERCOM_VERSION', '2.14');
   if (!/^(\d+\.\d+|Preview|Unstable)$/.test(version))
@@ -235,6 +246,7 @@ export function loadConfig(env: Env = process.env, overrides: Env = {}): Config 
     },
     databaseUrl,
     redisUrl,
+    redisConnectTimeoutMs: int('REDIS_CONNECT_TIMEOUT_MS', 10_000, 100),
     pgSchema,
     queuePrefix,
     reports: {
@@ -272,6 +284,7 @@ export function loadConfig(env: Env = process.env, overrides: Env = {}): Config 
       attempts: int('ETL_JOB_ATTEMPTS', 5, 1, 100),
       lockDurationMs: int('ETL_LOCK_DURATION_MS', 30_000, 1000),
       reconcileIntervalMs: int('ETL_RECONCILE_INTERVAL_MS', 120_000, 1000),
+      shutdownTimeoutMs: int('ETL_SHUTDOWN_TIMEOUT_MS', 30_000, 0),
     },
     logLevel: str('LOG_LEVEL', '') || null,
   };
@@ -294,6 +307,20 @@ function parseOverlap(text: string): number {
   if (!m) throw new Error(`${JSON.stringify(text)} is not a duration like 30m, 1h or 1d.`);
   const unit = { '': 1000, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
   return Number(m[1]) * unit;
+}
+
+/**
+ * Parses the pattern the way BullMQ's Job Scheduler will (cron-parser), so a bad pattern fails at
+ * start-up instead of when the schedule is registered. Returns what is wrong, or null.
+ */
+function cronPatternProblem(pattern: string, tz: string): string | null {
+  if (!pattern.startsWith('@') && !/^(\S+\s+){4,5}\S+$/.test(pattern)) return 'must be a cron pattern of 5 or 6 fields.';
+  try {
+    CronExpressionParser.parse(pattern, isValidTimezone(tz) ? { tz } : {});
+    return null;
+  } catch (err) {
+    return `is not a valid cron pattern: ${(err as Error).message}.`;
+  }
 }
 
 function isValidTimezone(tz: string): boolean {

@@ -7,6 +7,7 @@ import { createPool } from './db/pool.js';
 import { IntercomClient } from './intercom/index.js';
 import type { Me } from './intercom/types.js';
 import { createLogger, type Logger } from './log.js';
+import { registerSecret, withoutPassword } from './redact.js';
 import { ExportSlots } from './pipeline/export-slots.js';
 import { retryTransient } from './pipeline/retry-transient.js';
 
@@ -36,11 +37,23 @@ export interface ContextOptions {
 }
 
 export function createContext(config: Config, options: ContextOptions = {}): AppContext {
+  // Before anything can log or fail: from here on the token is cut out of every string that leaves.
+  registerSecret(config.intercom.token);
   const log = options.log ?? createLogger({ level: config.logLevel ?? 'info' });
   const pool = createPool(config.databaseUrl, config.pgSchema);
   // BullMQ needs maxRetriesPerRequest: null so blocking commands survive reconnects.
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
-  redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+  // ioredis reconnects for ever (BullMQ needs that); log each new kind of failure once, not every retry.
+  let lastRedisError = '';
+  redis.on('error', (err) => {
+    if (err.message !== lastRedisError)
+      log.warn({ err: err.message, redisUrl: withoutPassword(config.redisUrl) }, 'redis connection error');
+    lastRedisError = err.message;
+  });
+  redis.on('ready', () => {
+    if (lastRedisError) log.info('redis connection ready');
+    lastRedisError = '';
+  });
   // Built on first use: commands that never call Intercom (migrate, status) need no token.
   let intercom: IntercomClient | null = null;
   const makeIntercom = (): IntercomClient => {
@@ -61,6 +74,8 @@ export function createContext(config: Config, options: ContextOptions = {}): App
     entities: new Queue(QUEUE_NAMES.entities, queueOpts),
     control: new Queue(QUEUE_NAMES.control, queueOpts),
   };
+  // Without a listener BullMQ prints each connection error's stack to stderr; the redis handler above logs them.
+  for (const q of Object.values(queues)) q.on('error', (err) => log.debug({ queue: q.name, err: err.message }, 'queue error'));
   const ctx: AppContext = {
     config,
     log,

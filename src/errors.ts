@@ -12,6 +12,8 @@
  * Messages name the thing that failed and what to do about it; they never contain secrets.
  */
 
+import { redactSecrets } from './redact.js';
+
 export type ErrorKind = 'retriable' | 'rate_limited' | 'not_ready' | 'fatal';
 
 export interface HttpDetails {
@@ -90,8 +92,7 @@ export function isEtlError(err: unknown): err is EtlError {
   return err instanceof EtlError;
 }
 
-/** A short, single-line description of any thrown value, safe for logs and the ledger. */
+/** A short, single-line description of any thrown value, safe for logs and the ledger (secrets redacted). */
 export function describeError(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return String(err);
+  return redactSecrets(err instanceof Error ? err.message : String(err));
 }

@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { redactingDestination } from './redact.js';
 
 export type { Logger };
 
@@ -30,14 +31,17 @@ export interface LoggerOptions {
   destination?: NodeJS.WritableStream;
 }
 
-/** The one root logger. JSON lines; pipe through `pino-pretty` to read them in a terminal. */
+/**
+ * The one root logger. JSON lines; pipe through `pino-pretty` to read them in a terminal. Every
+ * line goes through the secret redactor (src/redact.ts) on its way out, whatever field holds it.
+ */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const opts = {
     level: options.level ?? 'info',
     base: { app: 'intercom-etl' },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
   };
-  return options.destination ? pino(opts, options.destination as pino.DestinationStream) : pino(opts);
+  return pino(opts, redactingDestination(options.destination ?? process.stdout) as pino.DestinationStream);
 }
 
 /** A logger that drops everything (tests, library use). */

@@ -81,14 +81,16 @@ describe('intercom-etl CLI', () => {
     expect(bad.code).toBe(1);
     expect(bad.output).toMatch(/FAIL\s+Intercom\s+Intercom rejected the access token \(401/);
     expect(bad.output).not.toContain('wrong-token');
-    const started = Date.now();
+    const before = env.fake.stats().requests.length;
     const backfill = await runCli(['backfill', '--from', day(-3), '--to', day(-3)], {
       ...env.childEnv,
       INTERCOM_ACCESS_TOKEN: 'wrong-token',
     });
     expect(backfill.code).toBe(1);
     expect(backfill.output).toMatch(/error: Intercom rejected the access token/);
-    expect(Date.now() - started).toBeLessThan(15_000);
+    // Fails at once: one GET /me answered 401, no retries, nothing else asked of Intercom.
+    const asked = env.fake.stats().requests.slice(before);
+    expect(asked.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual(['GET /me 401']);
   });
 
   it('reports every configuration problem and exits 2', async (context) => {

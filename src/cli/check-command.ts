@@ -3,6 +3,7 @@ import { connectIntercom } from '../context.js';
 import { describeError } from '../errors.js';
 import { candidateZones } from '../pipeline/timestamp-zones.js';
 import { EXIT_FAILED, EXIT_OK } from './command-runner.js';
+import { connectPostgres, connectRedis } from './connections.js';
 
 interface Verdict {
   name: string;
@@ -10,7 +11,10 @@ interface Verdict {
   detail: string;
 }
 
-/** `check`: token and /me, Postgres, Redis — one verdict line each; non-zero exit if any failed. */
+/**
+ * `check`: token and /me, Postgres, Redis — one verdict line each; non-zero exit if any failed.
+ * Run with `needs: []`: an unreachable service is a FAIL line here, not an error before it.
+ */
 export async function checkCommand(ctx: AppContext): Promise<number> {
   const verdicts: Verdict[] = [];
   const probe = async (name: string, fn: () => Promise<string>): Promise<void> => {
@@ -33,8 +37,7 @@ export async function checkCommand(ctx: AppContext): Promise<number> {
       .join(', ')}${datasets.length > 6 ? ', …' : ''})`;
   });
   await probe('Postgres', async () => {
-    const { rows } = await ctx.pool.query<{ v: string }>(`SELECT current_setting('server_version') AS v`);
-    const version = rows[0]?.v ?? '?';
+    const version = await connectPostgres(ctx);
     if (Number.parseInt(version, 10) < 15) throw new Error(`PostgreSQL ${version} is too old: COPY … HEADER MATCH needs 15 or later.`);
     const mig = await ctx.pool
       .query<{ n: string }>('SELECT count(*) AS n FROM etl_schema_migrations')
@@ -60,13 +63,12 @@ export async function checkCommand(ctx: AppContext): Promise<number> {
     );
   });
   await probe('Redis', async () => {
-    const info = await ctx.redis.info('server');
-    const version = /redis_version:([\d.]+)/.exec(info)?.[1] ?? '?';
+    const { version, db } = await connectRedis(ctx);
     const [major = 0, minor = 0] = version.split('.').map(Number);
     if (major < 6 || (major === 6 && minor < 2)) throw new Error(`Redis ${version} is too old: BullMQ needs 6.2 or later.`);
     const policy = ((await ctx.redis.config('GET', 'maxmemory-policy').catch(() => [])) as string[])[1];
     const warn = policy && policy !== 'noeviction' ? ` — warning: maxmemory-policy is ${policy}; BullMQ needs noeviction` : '';
-    return `Redis ${version}, db ${ctx.redis.options.db ?? 0}${warn}`;
+    return `Redis ${version}, db ${db}${warn}`;
   });
   for (const v of verdicts) process.stdout.write(`${v.ok ? 'OK  ' : 'FAIL'}  ${v.name.padEnd(14)} ${v.detail}\n`);
   return verdicts.every((v) => v.ok) ? EXIT_OK : EXIT_FAILED;

@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { FakeIntercom } from '../fake-intercom/index.js';
+import { describeFaultRule, faultRules, parseFaultRules, type FaultOptions } from '../fake-intercom/server/fault-options.js';
+import type { FailureRule } from '../fake-intercom/index.js';
 import { quoteIdent } from '../db/pool.js';
 import { DAY_MS, isoDay, startOfUtcDay } from '../pipeline/time-windows.js';
-import { EXIT_FAILED, EXIT_OK, onShutdownSignal, runCommand } from './command-runner.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, onShutdownSignal, runCommand } from './command-runner.js';
 import { formatSummary } from './format.js';
 import { formatSyncSummary, runSync, syncFailed } from './run-sync.js';
 
@@ -61,14 +64,20 @@ export async function demoCommand(opts: { days: number; schema: string }): Promi
   );
 }
 
-/** `fake-intercom`: serve the fake on a port until interrupted (for manual runs and docker-compose's demo profile). */
-export async function fakeIntercomCommand(opts: {
-  port: number;
-  host: string;
-  latency: number;
-  token: string;
-  publicUrl?: string;
-}): Promise<void> {
+/**
+ * `fake-intercom`: serve the fake on a port until interrupted (for manual runs and docker-compose's
+ * demo profile), optionally with injected failures to rehearse them by hand.
+ */
+export async function fakeIntercomCommand(
+  opts: {
+    port: number;
+    host: string;
+    latency: number;
+    token: string;
+    publicUrl?: string;
+  } & Omit<FaultOptions, 'rules'> & { faults?: string },
+): Promise<void> {
+  const rules = faultRules({ ...opts, ...(opts.faults ? { rules: readFaultsFile(opts.faults) } : {}) });
   const fake = await FakeIntercom.start({
     port: opts.port,
     host: opts.host,
@@ -76,11 +85,23 @@ export async function fakeIntercomCommand(opts: {
     export: { latencyMs: opts.latency },
     ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
   });
+  for (const rule of rules) fake.injectFailure(rule);
   process.stdout.write(
     `Fake Intercom listening on ${fake.url} (workspace ${fake.workspaceId}).\n` +
-      `Use it with: INTERCOM_BASE_URL=${fake.url} INTERCOM_ACCESS_TOKEN=${opts.token}\n`,
+      `Use it with: INTERCOM_BASE_URL=${fake.url} INTERCOM_ACCESS_TOKEN=${opts.token}\n` +
+      rules.map((r) => `Injected failure: ${describeFaultRule(r)}\n`).join(''),
   );
   const { stopped } = onShutdownSignal();
   await stopped;
   await fake.close();
+}
+
+/** The rules of a `--faults` file; a file that cannot be read or is not valid is a usage error (exit 2). */
+function readFaultsFile(file: string): FailureRule[] {
+  try {
+    return parseFaultRules(JSON.parse(readFileSync(file, 'utf8')));
+  } catch (err) {
+    process.stderr.write(`error: --faults ${file}: ${(err as Error).message}\n`);
+    process.exit(EXIT_USAGE);
+  }
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { migrate } from '../db/migrate.js';
-import { DAY_MS, parseDay, parseDuration } from '../pipeline/time-windows.js';
+import { describeError } from '../errors.js';
+import { DAY_MS, isoDay, parseDay, parseDuration } from '../pipeline/time-windows.js';
 import { checkCommand } from './check-command.js';
-import { EXIT_FAILED, EXIT_OK, onShutdownSignal, runCommand } from './command-runner.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, onShutdownSignal, runCommand } from './command-runner.js';
 import { demoCommand, fakeIntercomCommand, DEMO_TOKEN } from './demo-command.js';
 import { datasetsCommand, statusCommand } from './info-commands.js';
 import { formatSummary } from './format.js';
@@ -15,7 +16,13 @@ const program = new Command('intercom-etl')
   .description(
     'Loads Intercom reporting data exports into Postgres, on BullMQ workers. Configuration comes from the environment (see README).',
   )
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage errors (unknown command or option, missing option, bad value) exit 2, as the README says;
+  // commander would exit 1. Subcommands inherit this.
+  .exitOverride();
+
+/** Reports a usage error found after parsing (e.g. --to before --from) the way commander does: exit 2. */
+const usageError = (cmd: Command, message: string): never => cmd.error(`error: ${message}`, { exitCode: EXIT_USAGE, code: 'etl.usage' });
 
 const asDay = (what: string) => (v: string) => {
   try {
@@ -37,32 +44,46 @@ const asInt = (v: string): number => {
   return n;
 };
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
+const asFraction = (v: string): number => {
+  const n = Number(v);
+  if (!(n > 0 && n <= 1)) throw new InvalidArgumentError(`${JSON.stringify(v)} is not a fraction in (0, 1], e.g. 0.1.`);
+  return n;
+};
+const asErrorStatus = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 400 || n > 599)
+    throw new InvalidArgumentError(`${JSON.stringify(v)} is not an HTTP error status (400-599).`);
+  return n;
+};
 
 program
   .command('migrate')
   .description('create or upgrade the tables in PG_SCHEMA (safe to run concurrently)')
   .action(() =>
-    runCommand(async (ctx) => {
-      const r = await migrate(ctx.pool, ctx.config.pgSchema);
-      process.stdout.write(
-        `Schema "${ctx.config.pgSchema}": applied ${r.applied.length} migration(s)${r.applied.length ? ` (${r.applied.join(', ')})` : ''}; ${r.alreadyApplied} already applied.\n`,
-      );
-      return EXIT_OK;
-    }),
+    runCommand(
+      async (ctx) => {
+        const r = await migrate(ctx.pool, ctx.config.pgSchema);
+        process.stdout.write(
+          `Schema "${ctx.config.pgSchema}": applied ${r.applied.length} migration(s)${r.applied.length ? ` (${r.applied.join(', ')})` : ''}; ${r.alreadyApplied} already applied.\n`,
+        );
+        return EXIT_OK;
+      },
+      { needs: ['postgres'] },
+    ),
   );
 
 program
   .command('check')
   .description('check the token (GET /me), the reporting API, Postgres and Redis; one verdict each')
-  .action(() => runCommand(checkCommand));
+  .action(() => runCommand(checkCommand, { needs: [] }));
 
 program
   .command('datasets')
   .description('list the reporting datasets, their attributes and the columns they load into')
   .option('--json', 'print JSON')
-  .action((opts: { json?: boolean }) => runCommand((ctx) => datasetsCommand(ctx, opts)));
+  .action((opts: { json?: boolean }) => runCommand((ctx) => datasetsCommand(ctx, opts), { needs: ['postgres'] }));
 
-program
+const backfill = program
   .command('backfill')
   .description('export and load every window of a date range (re-exporting replaces those rows), then exit')
   .requiredOption('--from <YYYY-MM-DD>', 'first day (UTC), inclusive', asDay('--from'))
@@ -70,9 +91,9 @@ program
   .option('--dataset <id>', 'only this dataset (repeatable); default: all', collect, [])
   .option('--window <duration>', 'window length: 1h…12h dividing a day, or whole days (default ETL_WINDOW, 1d)', asWindow)
   .option('--missing-only', 'skip windows already loaded (default: re-export them)')
-  .action((opts: { from: number; to: number; dataset: string[]; window?: number; missingOnly?: boolean }) =>
-    runCommand(async (ctx) => {
-      if (opts.to < opts.from) throw new InvalidArgumentError('--to is before --from.');
+  .action((opts: { from: number; to: number; dataset: string[]; window?: number; missingOnly?: boolean }) => {
+    if (opts.to < opts.from) usageError(backfill, `--to ${isoDay(opts.to)} is before --from ${isoDay(opts.from)}.`);
+    return runCommand(async (ctx) => {
       const { signal } = onShutdownSignal();
       const summary = await runReports(
         ctx,
@@ -87,26 +108,26 @@ program
       );
       process.stdout.write(`${formatSummary(summary)}\n`);
       return summary.progress.failed === 0 ? EXIT_OK : EXIT_FAILED;
-    }),
-  );
+    });
+  });
 
-program
+const sync = program
   .command('sync')
   .description('the nightly run, now: reporting lookback windows, a full companies scroll, incremental tickets; then exit')
   .argument('[streams...]', `any of ${STREAMS.join(', ')} (default: all three)`)
   .option('--allow-mass-delete', 'companies: mark companies deleted even if the scroll returned far fewer than are live')
-  .action((streams: string[], opts: { allowMassDelete?: boolean }) =>
-    runCommand(async (ctx) => {
-      const unknown = streams.filter((s) => !(STREAMS as readonly string[]).includes(s));
-      if (unknown.length > 0) throw new InvalidArgumentError(`Unknown stream(s) ${unknown.join(', ')}; choose from ${STREAMS.join(', ')}.`);
+  .action((streams: string[], opts: { allowMassDelete?: boolean }) => {
+    const unknown = streams.filter((s) => !(STREAMS as readonly string[]).includes(s));
+    if (unknown.length > 0) usageError(sync, `unknown stream(s) ${unknown.join(', ')}; choose from ${STREAMS.join(', ')}.`);
+    return runCommand(async (ctx) => {
       const chosen = (streams.length > 0 ? [...new Set(streams)] : [...STREAMS]) as Stream[];
       const { signal } = onShutdownSignal();
       const request = syncRequest(chosen, { allowMassDelete: opts.allowMassDelete === true });
       const summary = await runSync(ctx, request, (line) => process.stderr.write(`${line}\n`), signal);
       process.stdout.write(`${formatSyncSummary(summary)}\n`);
       return syncFailed(summary) ? EXIT_FAILED : EXIT_OK;
-    }),
-  );
+    });
+  });
 
 program
   .command('worker')
@@ -117,7 +138,7 @@ program
   .command('status')
   .description('per dataset: windows loaded, pending, failed, last load, rows')
   .option('--json', 'print JSON')
-  .action((opts: { json?: boolean }) => runCommand((ctx) => statusCommand(ctx, opts)));
+  .action((opts: { json?: boolean }) => runCommand((ctx) => statusCommand(ctx, opts), { needs: ['postgres'] }));
 
 program
   .command('demo')
@@ -134,11 +155,20 @@ program
   .option('--latency <ms>', 'time an export job takes', asInt, 2000)
   .option('--token <token>', 'the access token it accepts', DEMO_TOKEN)
   .option('--public-url <url>', 'base URL put in download_url (when clients reach it by another name)')
-  .action((opts: { port: number; host: string; latency: number; token: string; publicUrl?: string }) => fakeIntercomCommand(opts));
+  .option('--fail-rate <fraction>', 'this fraction (0-1] of requests answers --fail-status', asFraction)
+  .option('--fail-status <code>', 'status of the --fail-rate failures', asErrorStatus, 500)
+  .option('--fail-path <prefix>', 'apply --fail-rate only to paths starting with this (e.g. /companies)')
+  .option('--status-404 <n>', 'the next n export status calls answer 404', asInt)
+  .option('--download-404 <n>', 'the next n export downloads answer 404', asInt)
+  .option('--echo-token', 'injected failures echo the Authorization header in the reason phrase and body')
+  .option('--faults <file.json>', 'more failure rules: a JSON array of {method?, path, status, count?, rate?, echoToken?}')
+  .action((opts: Parameters<typeof fakeIntercomCommand>[0]) => fakeIntercomCommand(opts));
 
 program.addOption(new Option('--no-color').hideHelp());
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  process.stderr.write(`error: ${(err as Error).message}\n`);
-  process.exit(2);
+  // Commander has already printed its message (and the help); --help and --version exit 0.
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? EXIT_OK : EXIT_USAGE);
+  process.stderr.write(`error: ${describeError(err)}\n`);
+  process.exit(EXIT_FAILED);
 });

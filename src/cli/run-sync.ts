@@ -6,6 +6,8 @@ import { startWorkers } from '../jobs/workers.js';
 import { planReportExports, type PlanRequest } from '../pipeline/plan-exports.js';
 import type { EntityStream, SyncRunResult } from '../pipeline/sync-runs.js';
 import { waitForWindows, type RunSummary } from '../pipeline/wait-for-windows.js';
+import { isoDay } from '../pipeline/time-windows.js';
+import type { WindowKey } from '../pipeline/export-ledger.js';
 import { formatProgress, formatSummary } from './format.js';
 
 export const STREAMS = ['reports', 'companies', 'tickets'] as const;
@@ -59,6 +61,7 @@ export async function runSync(
     for (const w of plan.warnings) say(`warning: ${w}`);
     for (const w of plan.widened) say(`note: ${w}`);
     const datasetCount = new Set(plan.windows.map((w) => w.datasetId)).size;
+    say(resolvedRange(request.reports!, plan.windows));
     say(
       `Queued ${plan.windows.length} window(s) of ${datasetCount} dataset(s)${plan.skipped ? `; ${plan.skipped} already loaded, skipped` : ''}.`,
     );
@@ -75,6 +78,22 @@ export async function runSync(
   }
 }
 
+/**
+ * The days the run covers, as resolved (a nightly run's range depends on what each dataset has
+ * loaded, a backfill's on --from/--to): what the operator should check before trusting a summary.
+ */
+function resolvedRange(request: PlanRequest, windows: WindowKey[]): string {
+  const range =
+    request.mode === 'backfill' && request.range
+      ? request.range
+      : windows.length > 0
+        ? windows.reduce((r, w) => ({ start: Math.min(r.start, w.window.start), end: Math.max(r.end, w.window.end) }), windows[0]!.window)
+        : null;
+  if (!range) return 'Range: nothing to export (every dataset is loaded up to the end of yesterday, UTC).';
+  const days = Math.round((range.end - range.start) / 86_400_000);
+  return `Range: ${isoDay(range.start)} .. ${isoDay(range.end - 1)} (UTC, both days inclusive; ${days} day(s)).`;
+}
+
 async function waitForEntityJob(
   ctx: AppContext,
   stream: EntityStream,
@@ -88,7 +107,8 @@ async function waitForEntityJob(
     if (!job) return { stream, error: 'its job disappeared from Redis before finishing' };
     const state = await job.getState();
     if (state === 'completed') return { stream, result: job.returnvalue as SyncRunResult };
-    if (state === 'failed') return { stream, error: job.failedReason };
+    // Read again: `job` was fetched before getState(), possibly while it was still active.
+    if (state === 'failed') return { stream, error: (await ctx.queues.entities.getJob(jobId))?.failedReason ?? job.failedReason };
     const { rows } = await ctx.pool.query<{ pages: number; rows_fetched: string }>(
       `SELECT pages, rows_fetched FROM etl_sync_runs WHERE stream = $1 AND status = 'running' ORDER BY started_at DESC LIMIT 1`,
       [stream],

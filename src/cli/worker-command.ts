@@ -7,7 +7,8 @@ import { EXIT_OK, onShutdownSignal } from './command-runner.js';
 /**
  * `worker`: long-running workers plus the schedules. Start as many as you like, on as many hosts
  * as you like, against the same Redis and Postgres. SIGTERM/SIGINT: stop taking jobs, let running
- * ones finish (up to 30 s; a forced job is retried by another worker), then exit.
+ * ones finish (up to ETL_SHUTDOWN_TIMEOUT_MS, 30 s by default; a forced job is retried by another
+ * worker), then exit — runCommand exits anyway shortly after that time, even if Redis is down.
  */
 export async function workerCommand(ctx: AppContext): Promise<number> {
   const { stopped } = onShutdownSignal();
@@ -25,7 +26,7 @@ export async function workerCommand(ctx: AppContext): Promise<number> {
     'worker started',
   );
   const signal = await stopped;
-  ctx.log.info({ signal }, 'shutting down');
+  ctx.log.info({ signal, drainMs: ctx.config.worker.shutdownTimeoutMs }, 'shutting down');
   await workers.close();
   return EXIT_OK;
 }

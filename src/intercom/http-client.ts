@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, FatalError, RetriableError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { redactSecrets, registerSecret } from '../redact.js';
 import { errorForNoResponse, errorForResponse } from './http-errors.js';
 import { RateLimitTracker } from './rate-limit.js';
 import type { RateLimitState } from './types.js';
@@ -88,6 +89,7 @@ export class IntercomHttp {
       throw new ConfigError([`The Intercom base URL must be http(s): ${JSON.stringify(options.baseUrl)}.`]);
     }
     this.#token = token;
+    registerSecret(token);
     this.baseUrl = `${base.origin}${base.pathname.replace(/\/+$/, '')}`;
     this.#origin = base.origin;
     this.version = options.version ?? '2.14';
@@ -263,6 +265,6 @@ export class IntercomHttp {
     );
   }
 
-  /** Last line of defence: whatever text came from outside must not carry the token. */
-  readonly #redact = (text: string): string => text.split(this.#token).join('[redacted]');
+  /** Whatever text came from outside must not carry the token (the one redactor, src/redact.ts). */
+  readonly #redact = redactSecrets;
 }

@@ -81,7 +81,8 @@ export function errorForResponse(res: FailedResponse, opts: ClassifyOptions): Et
   const body = parseErrorBody(res.bodyText);
   const messages = body.messages.map((m) => opts.redact(m));
   const code = body.code === undefined ? undefined : opts.redact(body.code);
-  const label = `${res.status} ${code ?? (res.statusText || STATUS_CODES[res.status] || 'error')}`;
+  // The reason phrase is the server's free text too: a proxy may echo request headers into it.
+  const label = `${res.status} ${code ?? (opts.redact(res.statusText) || STATUS_CODES[res.status] || 'error')}`;
   const said = messages.join('; ');
   const call = `${res.method} ${res.path}`;
   const details: HttpDetails = { status: res.status };

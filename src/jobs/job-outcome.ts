@@ -1,5 +1,6 @@
 import { DelayedError, RateLimitError, UnrecoverableError, type Job, type Queue } from 'bullmq';
 import { describeError, FatalError, NotReadyError, RateLimitedError } from '../errors.js';
+import { redactError } from '../redact.js';
 
 /**
  * The one place the error taxonomy (src/errors.ts) becomes BullMQ behaviour:
@@ -46,6 +47,7 @@ export async function runJob<T>(
     }
     const attempts = job.opts.attempts ?? 1;
     if (job.attemptsMade + 1 >= attempts) await onFinalFailure(`${message} (gave up after ${attempts} attempts)`);
-    throw err;
+    // BullMQ stores the message as failedReason and the stack in the job's stacktrace.
+    throw redactError(err);
   }
 }

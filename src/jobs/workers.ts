@@ -11,7 +11,8 @@ export interface WorkerSet {
   /**
    * Stops taking jobs and aborts the running ones' signals at once (their in-flight Intercom
    * requests and downloads end, and export windows go back to the delayed set to resume from the
-   * ledger); waits for them up to `timeoutMs`, then forces.
+   * ledger); waits for them up to `timeoutMs` (default ETL_SHUTDOWN_TIMEOUT_MS), then forces,
+   * waiting at most FORCE_CLOSE_MS more (a Redis that is down never answers).
    */
   close(timeoutMs?: number): Promise<void>;
 }
@@ -55,21 +56,38 @@ export function startWorkers(ctx: AppContext, queues: QueueName[] = Object.value
   });
   return {
     workers,
-    async close(timeoutMs = 30_000) {
-      let timer: NodeJS.Timeout | undefined;
+    async close(timeoutMs = ctx.config.worker.shutdownTimeoutMs) {
       // close() first: a job that ends now must not make its worker fetch the next one.
       const graceful = Promise.all(workers.map((w) => w.close()));
       // Cancel running jobs at once: a companies/tickets run is all-or-nothing and may need many
       // minutes, and an export window resumes its Intercom job; both go back to the queue unharmed.
       for (const w of workers) w.cancelAllJobs('worker shutting down');
-      const forced = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), timeoutMs);
-      });
-      if ((await Promise.race([graceful, forced])) === 'timeout') {
+      if ((await within(graceful, timeoutMs)) === 'timeout') {
         ctx.log.warn({ timeoutMs }, 'workers did not stop in time; forcing (their jobs will be retried)');
-        await Promise.all(workers.map((w) => w.close(true)));
+        if ((await within(Promise.all(workers.map((w) => w.close(true))), FORCE_CLOSE_MS)) === 'timeout') {
+          ctx.log.warn({ waitedMs: FORCE_CLOSE_MS }, 'workers did not close (is Redis down?); leaving them');
+        }
       }
-      clearTimeout(timer);
     },
   };
+}
+
+/** How long a forced close may take before the caller moves on anyway. */
+const FORCE_CLOSE_MS = 1_000;
+
+/** `promise`'s outcome, or 'timeout' after `ms` (the promise is left to settle on its own). */
+async function within(promise: Promise<unknown>, ms: number): Promise<'done' | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
+  try {
+    return await Promise.race([
+      promise.then(
+        () => 'done' as const,
+        () => 'done' as const,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

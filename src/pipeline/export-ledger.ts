@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { redactSecrets } from '../redact.js';
 import { compactIso, type TimeWindow } from './time-windows.js';
 
 /**
@@ -190,7 +191,7 @@ export async function forgetIntercomJob(db: Db, key: WindowKey, reason: string, 
   const { rows } = await db.query<DbRow>(
     `UPDATE etl_export_windows SET intercom_job_id = NULL, status = 'queued', error = $4,
             export_failures = export_failures + $5, updated_at = now() WHERE ${KEY_WHERE} RETURNING *`,
-    [...keyParams(key), reason, countAsFailure ? 1 : 0],
+    [...keyParams(key), redactSecrets(reason), countAsFailure ? 1 : 0],
   );
   return rows[0] ? fromDb(rows[0]) : null;
 }
@@ -240,7 +241,7 @@ export async function settleAmbiguousZones(db: Db, datasetId: string, zone: stri
 export async function recordFailed(db: Db, key: WindowKey, error: string): Promise<void> {
   await db.query(`UPDATE etl_export_windows SET status = 'failed', error = $4, updated_at = now() WHERE ${KEY_WHERE}`, [
     ...keyParams(key),
-    error.slice(0, 4000),
+    redactSecrets(error).slice(0, 4000),
   ]);
 }
 

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { AppContext } from '../context.js';
-import { FatalError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import { exportWindowJob, exportWindowJobOptions, exportWindowPayload } from '../jobs/export-window.js';
 import { columnsForRequest, requestIdOf, syncCatalogue, type ReportDataset } from '../sinks/report-catalogue.js';
+import { closeMatches } from './close-matches.js';
 import * as ledger from './export-ledger.js';
 import { retryTransient } from './retry-transient.js';
 import { DAY_MS, formatWindow, isoDay, splitIntoWindows, startOfUtcDay, type TimeWindow } from './time-windows.js';
@@ -115,15 +116,22 @@ export async function queueWindowJobs(ctx: AppContext, keys: ledger.WindowKey[])
 
 function selectDatasets(all: ReportDataset[], requested: string[] | undefined, include: string[], exclude: string[]): ReportDataset[] {
   const known = new Map(all.map((d) => [d.datasetId, d]));
+  // A dataset name Intercom does not list is a typo or a dataset that went away: say so, never run nothing.
+  const checkKnown = (ids: string[], source: string): void => {
+    const unknown = ids.filter((id) => !known.has(id));
+    if (unknown.length === 0) return;
+    throw new ConfigError(
+      unknown.map((u) => {
+        const close = closeMatches(u, [...known.keys()]);
+        return `${source} names ${JSON.stringify(u)}, which is not a dataset Intercom lists${close.length > 0 ? ` (did you mean ${close.join(', ')}?)` : ''}. Intercom lists: ${[...known.keys()].join(', ')}.`;
+      }),
+    );
+  };
   if (requested && requested.length > 0) {
-    const unknown = requested.filter((id) => !known.has(id));
-    if (unknown.length > 0) {
-      throw new FatalError(
-        `Unknown dataset ${unknown.map((u) => JSON.stringify(u)).join(', ')}. Intercom lists: ${[...known.keys()].join(', ')}.`,
-      );
-    }
+    checkKnown(requested, '--dataset');
     return requested.map((id) => known.get(id)!);
   }
+  checkKnown(include, 'ETL_DATASETS');
   return all.filter((d) => (include.length === 0 || include.includes(d.datasetId)) && !exclude.includes(d.datasetId));
 }
 

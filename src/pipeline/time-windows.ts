@@ -25,10 +25,14 @@ export function parseDuration(text: string): number {
   return ms;
 }
 
-/** `YYYY-MM-DD` → UTC midnight in ms; throws a clear error otherwise. */
+/**
+ * `YYYY-MM-DD` → UTC midnight in ms; throws a clear error otherwise. An impossible day
+ * (`2026-02-30`) is rejected: `Date.parse` would silently roll it over to March 2nd.
+ */
 export function parseDay(text: string, what: string): number {
   const t = /^\d{4}-\d{2}-\d{2}$/.test(text) ? Date.parse(`${text}T00:00:00Z`) : NaN;
   if (Number.isNaN(t)) throw new Error(`${what} ${JSON.stringify(text)} must be a date YYYY-MM-DD.`);
+  if (new Date(t).toISOString().slice(0, 10) !== text) throw new Error(`${what} ${JSON.stringify(text)} is not a day of the calendar.`);
   return t;
 }
 

@@ -1,19 +1,31 @@
-/** Test-only failure injection: the next N matching requests answer a chosen status. */
+/**
+ * Failure injection (tests, and `fake-intercom --fail-rate/--status-404/--faults` by hand): matching
+ * requests answer a chosen error status instead of being handled.
+ */
 
 export interface FailureRule {
   method?: string;
   /** A string is a prefix of the request path (no query); a RegExp is tested against the path. */
   path: string | RegExp;
   status: number;
+  /** How many matching requests fail before the rule is used up. Default 1; unlimited when `rate` is set. */
   count?: number;
   /** For a 429: send `Retry-After` with this many seconds (default: the rate-limit window's reset only). */
   retryAfterSeconds?: number;
+  /** Fail only this fraction (0 < rate ≤ 1) of the matching requests, chosen by a seeded generator. */
+  rate?: number;
+  /**
+   * Echo the request's `Authorization` header in the reason phrase and the error message, as a
+   * misbehaving proxy or server might: rehearses that the client never repeats its token.
+   */
+  echoToken?: boolean;
 }
 
 /** What an injected failure answers. */
 export interface InjectedFailure {
   status: number;
   retryAfterSeconds?: number;
+  echoToken: boolean;
 }
 
 interface ActiveRule {
@@ -22,14 +34,26 @@ interface ActiveRule {
   status: number;
   retryAfterSeconds: number | undefined;
   remaining: number;
+  rate: number;
+  echoToken: boolean;
 }
 
 export class FailureInjector {
   private readonly rules: ActiveRule[] = [];
+  /** Deterministic, so a run with `--fail-rate` can be repeated exactly. */
+  private random: () => number;
+
+  constructor(seed = 42) {
+    this.random = mulberry32(seed);
+  }
 
   add(rule: FailureRule): void {
-    const count = rule.count ?? 1;
-    if (!Number.isInteger(count) || count < 1) throw new Error(`injectFailure count must be a positive integer, got ${count}`);
+    const rate = rule.rate ?? 1;
+    if (!(rate > 0 && rate <= 1)) throw new Error(`injectFailure rate must be a fraction in (0, 1], got ${rule.rate}`);
+    const count = rule.count ?? (rule.rate === undefined ? 1 : Number.POSITIVE_INFINITY);
+    if (!(Number.isInteger(count) || count === Number.POSITIVE_INFINITY) || count < 1) {
+      throw new Error(`injectFailure count must be a positive integer, got ${count}`);
+    }
     if (!Number.isInteger(rule.status) || rule.status < 400 || rule.status > 599) {
       throw new Error(`injectFailure status must be an HTTP error status (400-599), got ${rule.status}`);
     }
@@ -39,19 +63,27 @@ export class FailureInjector {
       status: rule.status,
       retryAfterSeconds: rule.retryAfterSeconds,
       remaining: count,
+      rate,
+      echoToken: rule.echoToken ?? false,
     });
   }
 
-  /** What to answer instead of handling the request, consuming one use of the first matching rule. */
+  /**
+   * The failure to answer instead of handling the request, consuming one use of the first matching
+   * rule that fires (a rule with a `rate` below 1 lets the request through to the next one otherwise).
+   */
   take(method: string, pathname: string): InjectedFailure | undefined {
-    const index = this.rules.findIndex((rule) => matches(rule, method, pathname));
-    if (index < 0) return undefined;
-    const rule = this.rules[index]!;
-    rule.remaining -= 1;
-    if (rule.remaining === 0) this.rules.splice(index, 1);
-    return rule.retryAfterSeconds === undefined
-      ? { status: rule.status }
-      : { status: rule.status, retryAfterSeconds: rule.retryAfterSeconds };
+    for (let index = 0; index < this.rules.length; index++) {
+      const rule = this.rules[index]!;
+      if (!matches(rule, method, pathname)) continue;
+      if (rule.rate < 1 && this.random() >= rule.rate) continue;
+      rule.remaining -= 1;
+      if (rule.remaining === 0) this.rules.splice(index, 1);
+      return rule.retryAfterSeconds === undefined
+        ? { status: rule.status, echoToken: rule.echoToken }
+        : { status: rule.status, echoToken: rule.echoToken, retryAfterSeconds: rule.retryAfterSeconds };
+    }
+    return undefined;
   }
 
   clear(): void {
@@ -64,4 +96,15 @@ function matches(rule: ActiveRule, method: string, pathname: string): boolean {
   if (typeof rule.path === 'string') return pathname.startsWith(rule.path);
   rule.path.lastIndex = 0; // a /g or /y RegExp keeps state between test() calls
   return rule.path.test(pathname);
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }

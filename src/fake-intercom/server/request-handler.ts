@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '../../log.js';
 import { accepts, notAcceptableMessage } from './accept.js';
 import { resolveApiVersion } from './api-version.js';
@@ -63,18 +63,25 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
         return;
       }
 
-      const failure = deps.injector.take(method, pathname);
-      if (failure !== undefined) {
-        const injected = failure.status;
-        if (injected === 429) {
+      const injected = deps.injector.take(method, pathname);
+      if (injected !== undefined) {
+        const { status } = injected;
+        if (injected.echoToken) {
+          // The adversarial mode, as a misbehaving proxy answers: the credentials come back in the
+          // reason phrase and in a plain-text body (no error code to fall back on).
+          const auth = req.headers.authorization ?? '';
+          const text = `${STATUS_CODES[status] ?? 'Error'} for ${auth}`;
+          res.writeHead(status, text, { 'Content-Type': 'text/plain; charset=utf-8' });
+          res.end(`${text}\n`);
+        } else if (status === 429) {
           const exhausted = deps.limiter.exhausted();
           setHeaders(res, rateLimitHeaders(exhausted));
-          if (failure.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(failure.retryAfterSeconds));
+          if (injected.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(injected.retryAfterSeconds));
           sendError(res, 429, 'rate_limit_exceeded', rateLimitMessage(exhausted.limit));
         } else {
-          if (injected !== 401) setHeaders(res, rateLimitHeaders(budget)); // Intercom sends none on 401
-          const { code, message } = defaultErrorFor(injected);
-          sendError(res, injected, code, message);
+          if (status !== 401) setHeaders(res, rateLimitHeaders(budget)); // Intercom sends none on 401
+          const { code, message } = defaultErrorFor(status);
+          sendError(res, status, code, message);
         }
         return;
       }
