@@ -30,8 +30,14 @@ export interface Config {
   /** Prefix of every BullMQ key in Redis. Default `intercom-etl`. */
   queuePrefix: string;
   reports: {
-    /** Window length, ms. Default 1 day. */
-    windowMs: number;
+    /**
+     * Window length of backfills, ms, or `auto` (default): sized per dataset from its observed rows
+     * per day so that an export holds about `targetRowsPerExport` rows (whole days from 1 to 30, hours
+     * only for very dense datasets). Nightly runs use 1 day when `auto`.
+     */
+    windowMs: number | 'auto';
+    /** Rows one export should hold when windows are sized automatically. Default 200000. */
+    targetRowsPerExport: number;
     /** Days the nightly run re-exports, ending at the end of yesterday. Default 3. */
     lookbackDays: number;
     /** First day (UTC midnight, ms) of a dataset with no history. Default: 30 days before today. */
@@ -177,11 +183,14 @@ export function loadConfig(env: Env = process.env, overrides: Env = {}): Config 
   const queuePrefix = str('ETL_QUEUE_PREFIX', 'intercom-etl');
   if (/[:\s]/.test(queuePrefix)) problems.push('ETL_QUEUE_PREFIX must not contain ":" or spaces.');
 
-  let windowMs = DAY_MS;
-  try {
-    windowMs = parseDuration(str('ETL_WINDOW', '1d'));
-  } catch (err) {
-    problems.push(`ETL_WINDOW: ${(err as Error).message}`);
+  let windowMs: number | 'auto' = 'auto';
+  const windowRaw = str('ETL_WINDOW', 'auto');
+  if (windowRaw.toLowerCase() !== 'auto') {
+    try {
+      windowMs = parseDuration(windowRaw);
+    } catch (err) {
+      problems.push(`ETL_WINDOW: ${(err as Error).message} Or use auto.`);
+    }
   }
 
   const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
@@ -251,6 +260,7 @@ export function loadConfig(env: Env = process.env, overrides: Env = {}): Config 
     queuePrefix,
     reports: {
       windowMs,
+      targetRowsPerExport: int('ETL_TARGET_ROWS_PER_EXPORT', 200_000, 1000, 10_000_000),
       lookbackDays: int('ETL_LOOKBACK_DAYS', 3, 1, 365),
       startDate,
       includeDatasets: list('ETL_DATASETS'),

@@ -12,7 +12,8 @@ describe('configuration', () => {
     expect(c.intercom).toMatchObject({ region: 'us', baseUrl: 'https://api.intercom.io', version: '2.14', timeoutMs: 30_000 });
     expect(c.pgSchema).toBe('intercom');
     expect(c.reports).toMatchObject({
-      windowMs: 86_400_000,
+      windowMs: 'auto',
+      targetRowsPerExport: 200_000,
       lookbackDays: 3,
       maxUnfinishedExports: 5,
       retentionDays: 730,

@@ -1,4 +1,5 @@
 import type { RunSummary, WindowProgress } from '../pipeline/wait-for-windows.js';
+import type { DatasetWindowPlan } from '../pipeline/window-plan.js';
 
 /** Terminal output of the CLI: progress lines and summaries. */
 
@@ -30,4 +31,24 @@ export function formatSummary(s: RunSummary): string {
 
 export function pad(s: string, n: number): string {
   return s.length >= n ? `${s} ` : s + ' '.repeat(n - s.length);
+}
+
+/** `conversation: 25 window(s) of 30 d (auto: 4,120 rows/day)`, one line per dataset of a plan. */
+export function describeSizing(d: DatasetWindowPlan): string {
+  const n = `${d.windows.length} window(s)`;
+  switch (d.sizing) {
+    case 'failed windows':
+      return `${d.datasetId}: ${n}, the failed ones`;
+    case 'probe':
+      return `${d.datasetId}: ${n}: a 1 d probe of the newest day first (no history to size windows from); the rest is sized from its rows`;
+    case 'auto':
+      return `${d.datasetId}: ${n} of ${formatDuration(d.windowMs!)} (auto: ${Math.round(d.rowsPerDay ?? 0).toLocaleString('en')} rows/day observed)`;
+    default:
+      return `${d.datasetId}: ${n} of ${formatDuration(d.windowMs!)} (${d.sizing})`;
+  }
+}
+
+/** `30 d`, `12 h`. */
+export function formatDuration(ms: number): string {
+  return ms % 86_400_000 === 0 ? `${ms / 86_400_000} d` : `${ms / 3_600_000} h`;
 }

@@ -7,7 +7,9 @@ import { checkCommand } from './check-command.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, onShutdownSignal, runCommand } from './command-runner.js';
 import { demoCommand, fakeIntercomCommand, DEMO_TOKEN } from './demo-command.js';
 import { datasetsCommand, statusCommand } from './info-commands.js';
+import { dryRunCommand } from './dry-run-command.js';
 import { formatSummary } from './format.js';
+import type { PlanRequest } from '../pipeline/plan-exports.js';
 import { runReports } from './run-reports.js';
 import { formatSyncSummary, runSync, STREAMS, syncFailed, syncRequest, type Stream } from './run-sync.js';
 import { workerCommand } from './worker-command.js';
@@ -31,7 +33,8 @@ const asDay = (what: string) => (v: string) => {
     throw new InvalidArgumentError((err as Error).message);
   }
 };
-const asWindow = (v: string): number => {
+const asWindow = (v: string): number | 'auto' => {
+  if (v.trim().toLowerCase() === 'auto') return 'auto';
   try {
     return parseDuration(v);
   } catch (err) {
@@ -89,27 +92,46 @@ const backfill = program
   .requiredOption('--from <YYYY-MM-DD>', 'first day (UTC), inclusive', asDay('--from'))
   .requiredOption('--to <YYYY-MM-DD>', 'last day (UTC), inclusive', asDay('--to'))
   .option('--dataset <id>', 'only this dataset (repeatable); default: all', collect, [])
-  .option('--window <duration>', 'window length: 1h…12h dividing a day, or whole days (default ETL_WINDOW, 1d)', asWindow)
-  .option('--missing-only', 'skip windows already loaded (default: re-export them)')
-  .action((opts: { from: number; to: number; dataset: string[]; window?: number; missingOnly?: boolean }) => {
+  .option(
+    '--window <duration>',
+    'window length: auto (sized per dataset from its rows per day), 1h…12h dividing a day, or whole days (default ETL_WINDOW, auto)',
+    asWindow,
+  )
+  .option('--missing-only', 'only the parts of the range no loaded window covers (default: re-export everything)')
+  .option('--failed-only', 'only the windows of the range that failed')
+  .addOption(new Option('--order <order>', 'which windows go first').choices(['newest-first', 'oldest-first']).default('newest-first'))
+  .option('--dry-run', 'print the plan (windows per dataset, what is loaded, failed or missing, an estimate) and change nothing')
+  .action((opts: BackfillOptions) => {
     if (opts.to < opts.from) usageError(backfill, `--to ${isoDay(opts.to)} is before --from ${isoDay(opts.from)}.`);
+    if (opts.missingOnly && opts.failedOnly) usageError(backfill, '--missing-only and --failed-only exclude each other.');
+    const request: PlanRequest = {
+      mode: 'backfill',
+      range: { start: opts.from, end: opts.to + DAY_MS },
+      datasetIds: opts.dataset,
+      onlyMissing: opts.missingOnly ?? false,
+      failedOnly: opts.failedOnly ?? false,
+      order: opts.order,
+      ...(opts.window !== undefined ? { windowMs: opts.window } : {}),
+    };
+    if (opts.dryRun) return runCommand((ctx) => dryRunCommand(ctx, request), { needs: ['postgres'] });
     return runCommand(async (ctx) => {
       const { signal } = onShutdownSignal();
-      const summary = await runReports(
-        ctx,
-        {
-          mode: 'backfill',
-          range: { start: opts.from, end: opts.to + DAY_MS },
-          datasetIds: opts.dataset,
-          onlyMissing: opts.missingOnly ?? false,
-          ...(opts.window ? { windowMs: opts.window } : {}),
-        },
-        { signal },
-      );
+      const summary = await runReports(ctx, request, { signal });
       process.stdout.write(`${formatSummary(summary)}\n`);
       return summary.progress.failed === 0 ? EXIT_OK : EXIT_FAILED;
     });
   });
+
+interface BackfillOptions {
+  from: number;
+  to: number;
+  dataset: string[];
+  window?: number | 'auto';
+  missingOnly?: boolean;
+  failedOnly?: boolean;
+  order: 'newest-first' | 'oldest-first';
+  dryRun?: boolean;
+}
 
 const sync = program
   .command('sync')

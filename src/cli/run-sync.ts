@@ -3,12 +3,12 @@ import { connectIntercom, type AppContext } from '../context.js';
 import { migrate } from '../db/migrate.js';
 import { queueEntitySyncs } from '../jobs/sync-entity.js';
 import { startWorkers } from '../jobs/workers.js';
-import { planReportExports, type PlanRequest } from '../pipeline/plan-exports.js';
+import { planReportExports, type Plan, type PlanRequest } from '../pipeline/plan-exports.js';
 import type { EntityStream, SyncRunResult } from '../pipeline/sync-runs.js';
-import { waitForWindows, type RunSummary } from '../pipeline/wait-for-windows.js';
+import { mergeSummaries, waitForWindows, type RunSummary, type WaitOptions, type WindowProgress } from '../pipeline/wait-for-windows.js';
 import { isoDay } from '../pipeline/time-windows.js';
 import type { WindowKey } from '../pipeline/export-ledger.js';
-import { formatProgress, formatSummary } from './format.js';
+import { describeSizing, formatProgress, formatSummary } from './format.js';
 
 export const STREAMS = ['reports', 'companies', 'tickets'] as const;
 export type Stream = (typeof STREAMS)[number];
@@ -65,17 +65,45 @@ export async function runSync(
     say(
       `Queued ${plan.windows.length} window(s) of ${datasetCount} dataset(s)${plan.skipped ? `; ${plan.skipped} already loaded, skipped` : ''}.`,
     );
+    for (const d of plan.perDataset) say(`  ${describeSizing(d)}`);
   }
   const workers = startWorkers(ctx);
   try {
+    const waitOptions = { onProgress: (p: WindowProgress) => say(formatProgress(p)), ...(signal ? { signal } : {}) };
     const [reports, entities] = await Promise.all([
-      plan ? waitForWindows(ctx, plan.windows, { onProgress: (p) => say(formatProgress(p)), ...(signal ? { signal } : {}) }) : null,
+      plan ? waitForWindowsAndProbes(ctx, request.reports!, plan, say, waitOptions) : null,
       Promise.all(jobs.map((j) => waitForEntityJob(ctx, j.stream, j.jobId, say, signal))),
     ]);
     return { reports, entities };
   } finally {
     await workers.close();
   }
+}
+
+/**
+ * Waits for the planned windows; then, for each dataset that exported a probe window first (auto
+ * window sizes without history), plans the rest of its range — now sized from the probe's rows —
+ * and waits for that too.
+ */
+async function waitForWindowsAndProbes(
+  ctx: AppContext,
+  request: PlanRequest,
+  plan: Plan,
+  say: (line: string) => void,
+  options: WaitOptions,
+): Promise<RunSummary> {
+  const summaries = [await waitForWindows(ctx, plan.windows, options)];
+  const rest: WindowKey[] = [];
+  for (const probe of plan.probes) {
+    const next = await planReportExports(ctx, { ...request, mode: 'backfill', datasetIds: [probe.datasetId], range: probe.rest });
+    for (const d of next.perDataset) say(`  ${describeSizing(d)}`);
+    rest.push(...next.windows);
+  }
+  if (rest.length > 0) {
+    say(`Queued ${rest.length} more window(s), sized from the probe windows.`);
+    summaries.push(await waitForWindows(ctx, rest, options));
+  }
+  return mergeSummaries(summaries);
 }
 
 /**

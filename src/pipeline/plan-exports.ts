@@ -6,7 +6,8 @@ import { columnsForRequest, requestIdOf, syncCatalogue, type ReportDataset } fro
 import { closeMatches } from './close-matches.js';
 import * as ledger from './export-ledger.js';
 import { retryTransient } from './retry-transient.js';
-import { DAY_MS, formatWindow, isoDay, splitIntoWindows, startOfUtcDay, type TimeWindow } from './time-windows.js';
+import type { TimeWindow } from './time-windows.js';
+import { planDatasetWindows, type DatasetWindowPlan, type WindowPlanRequest, type WindowSelection } from './window-plan.js';
 
 export interface PlanRequest {
   /** Datasets to export; empty or absent: every dataset allowed by ETL_DATASETS / ETL_EXCLUDE_DATASETS. */
@@ -14,20 +15,30 @@ export interface PlanRequest {
   /** `backfill`: exactly `range`. `nightly`: the lookback days up to the end of yesterday (UTC), catching up from the last load. */
   mode: 'backfill' | 'nightly';
   range?: TimeWindow;
-  windowMs?: number;
-  /** Skip windows that are already loaded (default: re-export them, replacing their rows). */
+  /** Window size, or `auto`; default ETL_WINDOW. */
+  windowMs?: number | 'auto';
+  /** Only the parts of the range no loaded window covers (default: re-export everything, replacing rows). */
   onlyMissing?: boolean;
+  /** Only the failed windows of the range, with their own bounds. */
+  failedOnly?: boolean;
+  /** Which windows go first: the newest (default; dashboards are useful early) or the oldest. */
+  order?: 'newest-first' | 'oldest-first';
   /** Clock, for tests. */
   now?: number;
 }
 
 export interface Plan {
+  /** The windows queued, in the order they were queued. */
   windows: ledger.WindowKey[];
-  /** Windows left alone because they were loaded (onlyMissing). */
+  /** Windows of the planned layouts that loaded windows already cover (left alone with onlyMissing). */
   skipped: number;
   warnings: string[];
   /** Ranges widened to whole previously loaded windows, one sentence each (for the summary). */
   widened: string[];
+  /** Datasets exporting a probe window first (auto sizing without history): plan `rest` once it is loaded. */
+  probes: Array<{ datasetId: string; rest: TimeWindow }>;
+  /** What was decided per dataset. */
+  perDataset: DatasetWindowPlan[];
   datasets: ReportDataset[];
 }
 
@@ -37,69 +48,48 @@ export async function refreshCatalogue(ctx: AppContext): Promise<ReportDataset[]
   return syncCatalogue(ctx.pool, ctx.config.pgSchema, datasets);
 }
 
+/** How a plan request selects windows. */
+export function windowSelection(req: PlanRequest): WindowSelection {
+  return req.failedOnly ? 'failed' : req.onlyMissing ? 'missing' : 'all';
+}
+
 /**
- * Decides the windows to export, records them in the ledger and queues one job per window.
- * Running it twice queues nothing twice: job ids are deterministic and in-flight windows are kept.
+ * Decides the windows to export (see window-plan.ts), records them in the ledger and queues one job
+ * per window, newest first unless asked otherwise. Running it twice queues nothing twice: job ids
+ * are deterministic and in-flight windows are kept.
  */
 export async function planReportExports(ctx: AppContext, req: PlanRequest): Promise<Plan> {
   const now = req.now ?? Date.now();
   const cfg = ctx.config.reports;
-  const windowMs = req.windowMs ?? cfg.windowMs;
   const catalogue = await refreshCatalogue(ctx);
   const datasets = selectDatasets(catalogue, req.datasetIds, cfg.includeDatasets, cfg.excludeDatasets);
-  const retentionStart = startOfUtcDay(now) - (cfg.retentionDays - 1) * DAY_MS;
-  const warnings: string[] = [];
-  const windows: ledger.WindowKey[] = [];
-  const widened: string[] = [];
-  let skipped = 0;
-
+  const plan: Plan = { windows: [], skipped: 0, warnings: [], widened: [], probes: [], perDataset: [], datasets };
+  const request: WindowPlanRequest = {
+    mode: req.mode,
+    ...(req.range ? { range: req.range } : {}),
+    ...(req.windowMs !== undefined ? { windowMs: req.windowMs } : {}),
+    selection: windowSelection(req),
+    now,
+  };
   for (const ds of datasets) {
-    let range = req.mode === 'backfill' ? req.range! : await nightlyRange(ctx, ds.datasetId, now);
-    const whole = await widenToLoadedWindows(ctx, ds.datasetId, range);
-    if (whole.start !== range.start || whole.end !== range.end) {
-      widened.push(
-        `${ds.datasetId}: re-exporting ${formatWindow(whole)} instead of ${formatWindow(range)}, so that windows loaded before with another layout, whose timestamps' zone was not confirmed, are replaced whole.`,
-      );
-      range = whole;
-    }
-    if (range.start < retentionStart) {
-      warnings.push(
-        `${ds.datasetId}: start ${isoDay(range.start)} is before Intercom's ${cfg.retentionDays}-day reporting retention; starting at ${isoDay(retentionStart)} instead.`,
-      );
-      range = { start: retentionStart, end: range.end };
-    }
-    const planned = splitIntoWindows(range, windowMs);
-    if (planned.length === 0) continue;
+    const decided = await planDatasetWindows(ctx.pool, cfg, ds.datasetId, request);
+    plan.perDataset.push(decided);
+    plan.warnings.push(...decided.warnings);
+    plan.widened.push(...decided.notes);
+    if (decided.probeRest) plan.probes.push({ datasetId: ds.datasetId, rest: decided.probeRest });
+    if (request.selection === 'missing') plan.skipped += decided.coverage.loaded;
+    if (decided.windows.length === 0) continue;
     const requestIds = attributesToRequest(ds, cfg.attributeOverrides[ds.datasetId]);
     const hash = createHash('sha256').update(requestIds.join('\n')).digest('hex').slice(0, 16);
-    const rows = await ledger.planWindows(ctx.pool, ds.datasetId, planned, requestIds, hash, req.onlyMissing ?? false);
-    const toRun = rows.filter((r) => r.status !== 'loaded');
-    skipped += rows.length - toRun.length;
-    await queueWindowJobs(ctx, toRun);
-    windows.push(...toRun.map((r) => ({ datasetId: r.datasetId, window: r.window })));
+    const rows = await ledger.planWindows(ctx.pool, ds.datasetId, decided.windows, requestIds, hash, false);
+    plan.windows.push(...rows.map((r) => ({ datasetId: r.datasetId, window: r.window })));
   }
-  for (const w of warnings) ctx.log.warn(w);
-  return { windows, skipped, warnings, widened, datasets };
-}
-
-/** Widening steps at most; each step takes in the loaded windows sticking out of the range so far. */
-const MAX_WIDENING_STEPS = 20;
-
-/**
- * The range grown to whole previously loaded windows where needed. The loader replaces the rows of
- * a window that the range only partly overlaps (the layout changed) by their time value, which is
- * exact when the window's rows were read in a confirmed zone. A window whose zone was not confirmed
- * (ambiguous, fitting no candidate, or loaded before zones were checked) may hold values off by an
- * offset, so it is re-exported entirely: no row can then be removed that the plan does not bring back.
- */
-async function widenToLoadedWindows(ctx: AppContext, datasetId: string, range: TimeWindow): Promise<TimeWindow> {
-  let current = range;
-  for (let step = 0; step < MAX_WIDENING_STEPS; step++) {
-    const next = await ledger.untrustedLoadedWindowsSpan(ctx.pool, datasetId, current);
-    if (!next || (next.start >= current.start && next.end <= current.end)) return current;
-    current = { start: Math.min(current.start, next.start), end: Math.max(current.end, next.end) };
-  }
-  return current;
+  // Newest first across datasets: the recent days of every dataset load before older history.
+  const newestFirst = (req.order ?? 'newest-first') === 'newest-first';
+  plan.windows.sort((a, b) => (newestFirst ? b.window.start - a.window.start : a.window.start - b.window.start));
+  await queueWindowJobs(ctx, plan.windows);
+  for (const w of plan.warnings) ctx.log.warn(w);
+  return plan;
 }
 
 /** Adds the windows' jobs; a job already in Redis is left as it is (same id). Also used to heal. */
@@ -114,7 +104,13 @@ export async function queueWindowJobs(ctx: AppContext, keys: ledger.WindowKey[])
   }
 }
 
-function selectDatasets(all: ReportDataset[], requested: string[] | undefined, include: string[], exclude: string[]): ReportDataset[] {
+/** The datasets a run exports: `--dataset`, else ETL_DATASETS minus ETL_EXCLUDE_DATASETS; unknown names are errors. */
+export function selectDatasets<D extends { datasetId: string }>(
+  all: D[],
+  requested: string[] | undefined,
+  include: string[],
+  exclude: string[],
+): D[] {
   const known = new Map(all.map((d) => [d.datasetId, d]));
   // A dataset name Intercom does not list is a typo or a dataset that went away: say so, never run nothing.
   const checkKnown = (ids: string[], source: string): void => {
@@ -146,21 +142,4 @@ function attributesToRequest(ds: ReportDataset, override: string[] | undefined):
     if (timeCol) cols.unshift(timeCol);
   }
   return cols.map(requestIdOf);
-}
-
-/**
- * The nightly range of one dataset: the last `lookbackDays` days up to the end of yesterday (UTC).
- * A dataset never loaded starts at ETL_START_DATE; one whose last loaded window ended earlier (the
- * worker was down) starts there, so missed nights are caught up.
- */
-async function nightlyRange(ctx: AppContext, datasetId: string, now: number): Promise<TimeWindow> {
-  const end = startOfUtcDay(now);
-  const { rows } = await ctx.pool.query<{ last_end: Date | null }>(
-    `SELECT max(window_end) AS last_end FROM etl_export_windows WHERE dataset_id = $1 AND loaded_at IS NOT NULL`,
-    [datasetId],
-  );
-  const lastEnd = rows[0]?.last_end?.getTime() ?? null;
-  const lookbackStart = end - ctx.config.reports.lookbackDays * DAY_MS;
-  const start = lastEnd === null ? ctx.config.reports.startDate : Math.min(lookbackStart, startOfUtcDay(lastEnd));
-  return { start: Math.min(start, end), end };
 }

@@ -92,3 +92,26 @@ function summarize(rows: ledger.LedgerRow[], progress: WindowProgress, ms: numbe
   }
   return { progress, datasets: [...byDataset.values()].sort((a, b) => a.datasetId.localeCompare(b.datasetId)), failures, ms };
 }
+
+/** One summary of several waits (a probe phase, then the rest). */
+export function mergeSummaries(parts: RunSummary[]): RunSummary {
+  const progress: WindowProgress = { total: 0, loaded: 0, failed: 0, exporting: 0, loading: 0, queued: 0 };
+  const byDataset = new Map<string, DatasetSummary>();
+  for (const part of parts) {
+    for (const k of Object.keys(progress) as Array<keyof WindowProgress>) progress[k] += part.progress[k];
+    for (const d of part.datasets) {
+      const s = byDataset.get(d.datasetId) ?? { datasetId: d.datasetId, windowsLoaded: 0, windowsFailed: 0, rows: 0, bytes: 0 };
+      s.windowsLoaded += d.windowsLoaded;
+      s.windowsFailed += d.windowsFailed;
+      s.rows += d.rows;
+      s.bytes += d.bytes;
+      byDataset.set(d.datasetId, s);
+    }
+  }
+  return {
+    progress,
+    datasets: [...byDataset.values()].sort((a, b) => a.datasetId.localeCompare(b.datasetId)),
+    failures: parts.flatMap((p) => p.failures),
+    ms: parts.reduce((sum, p) => sum + p.ms, 0),
+  };
+}

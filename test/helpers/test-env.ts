@@ -58,6 +58,8 @@ export async function createTestEnv(
     PG_SCHEMA: schema,
     ETL_QUEUE_PREFIX: queuePrefix,
     ETL_POLL_INTERVAL_MS: '100',
+    // Tests reason about 1-day windows unless they ask for another size (the product default is auto).
+    ETL_WINDOW: '1d',
     ETL_JOB_LIMIT_BACKOFF_MS: '500',
     ETL_CONCURRENCY: '4',
     ...options.env,
