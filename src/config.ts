@@ -98,7 +98,10 @@ export interface Config {
     concurrency: number;
     /** Attempts of a job failing with retriable errors. Default 5. */
     attempts: number;
-    /** BullMQ lock duration, ms: a killed worker's job is retried after about this long. Default 30000. */
+    /**
+     * BullMQ lock duration, ms: a killed worker's job is retried after about this long. Also the lease
+     * of the companies/tickets run lock (at least 3000), so a killed run's successor is not held up longer. Default 30000.
+     */
     lockDurationMs: number;
     /**
      * How often the reconciler compares the export ledger with the queue and re-queues windows

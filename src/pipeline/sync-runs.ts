@@ -129,7 +129,11 @@ export async function withStreamRun(
   body: (run: StreamRun) => Promise<SyncRunResult>,
 ): Promise<SyncRunResult> {
   const me = await connectIntercom(ctx);
-  const lock = new RedisLock(ctx.redis, `${ctx.config.queuePrefix}:${stream}-sync:${me.workspaceId}`);
+  // Leased like the job itself: a killed holder's run is picked up again after about
+  // ETL_LOCK_DURATION_MS, and then finds the lock free instead of waiting out a fixed 30 s. At least
+  // 3 s, as the lock renews every third of its lease but not more often than once a second.
+  const leaseMs = Math.max(3_000, ctx.config.worker.lockDurationMs);
+  const lock = new RedisLock(ctx.redis, `${ctx.config.queuePrefix}:${stream}-sync:${me.workspaceId}`, leaseMs);
   if (!(await lock.acquire())) throw new NotReadyError(`another process is syncing ${stream}`, 5_000);
   const runId = newRunId(stream);
   const lease = new StreamLease(ctx.pool, stream, runId);
