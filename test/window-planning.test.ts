@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runReports } from '../src/cli/run-reports.js';
-import type { PlanRequest } from '../src/pipeline/plan-exports.js';
+import { selectDatasets, type PlanRequest } from '../src/pipeline/plan-exports.js';
 import { previewReportExports } from '../src/pipeline/plan-preview.js';
 import { describeCoverage, subtractWindows } from '../src/pipeline/window-coverage.js';
 import { windowForDensity } from '../src/pipeline/window-sizing.js';
@@ -40,6 +40,15 @@ describe('window sizing and coverage', () => {
       { window: w(15, 16), status: 'exporting', everLoaded: false },
     ]);
     expect(coverage).toEqual({ total: 4, loaded: 1, failed: 1, inFlight: 1, missing: 1 });
+  });
+});
+
+describe('dataset selection', () => {
+  it('warns about an ETL_EXCLUDE_DATASETS entry Intercom does not list, naming the close match', () => {
+    const warnings: string[] = [];
+    const all = [{ datasetId: 'conversation' }, { datasetId: 'tickets' }];
+    expect(selectDatasets(all, [], [], ['conversaton'], (w) => warnings.push(w))).toEqual(all);
+    expect(warnings).toEqual(['ETL_EXCLUDE_DATASETS names "conversaton", which Intercom does not list (did you mean conversation?).']);
   });
 });
 

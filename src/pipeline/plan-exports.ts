@@ -62,8 +62,9 @@ export async function planReportExports(ctx: AppContext, req: PlanRequest): Prom
   const now = req.now ?? Date.now();
   const cfg = ctx.config.reports;
   const catalogue = await refreshCatalogue(ctx);
-  const datasets = selectDatasets(catalogue, req.datasetIds, cfg.includeDatasets, cfg.excludeDatasets);
-  const plan: Plan = { windows: [], skipped: 0, warnings: [], widened: [], probes: [], perDataset: [], datasets };
+  const warnings: string[] = [];
+  const datasets = selectDatasets(catalogue, req.datasetIds, cfg.includeDatasets, cfg.excludeDatasets, (w) => warnings.push(w));
+  const plan: Plan = { windows: [], skipped: 0, warnings, widened: [], probes: [], perDataset: [], datasets };
   const request: WindowPlanRequest = {
     mode: req.mode,
     ...(req.range ? { range: req.range } : {}),
@@ -110,6 +111,7 @@ export function selectDatasets<D extends { datasetId: string }>(
   requested: string[] | undefined,
   include: string[],
   exclude: string[],
+  warn: (message: string) => void = () => {},
 ): D[] {
   const known = new Map(all.map((d) => [d.datasetId, d]));
   // A dataset name Intercom does not list is a typo or a dataset that went away: say so, never run nothing.
@@ -128,6 +130,13 @@ export function selectDatasets<D extends { datasetId: string }>(
     return requested.map((id) => known.get(id)!);
   }
   checkKnown(include, 'ETL_DATASETS');
+  // Excluding a dataset Intercom does not list changes nothing, but a typo there is worth a word.
+  for (const id of exclude.filter((e) => !known.has(e))) {
+    const close = closeMatches(id, [...known.keys()]);
+    warn(
+      `ETL_EXCLUDE_DATASETS names ${JSON.stringify(id)}, which Intercom does not list${close.length > 0 ? ` (did you mean ${close.join(', ')}?)` : ''}.`,
+    );
+  }
   return all.filter((d) => (include.length === 0 || include.includes(d.datasetId)) && !exclude.includes(d.datasetId));
 }
 

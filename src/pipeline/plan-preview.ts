@@ -26,7 +26,8 @@ export interface PlanPreview {
 export async function previewReportExports(ctx: AppContext, req: PlanRequest): Promise<PlanPreview> {
   const cfg = ctx.config.reports;
   const listed = (await retryTransient(() => ctx.intercom.getDatasets())).map((d) => ({ datasetId: d.id }));
-  const datasets = selectDatasets(listed, req.datasetIds, cfg.includeDatasets, cfg.excludeDatasets);
+  const selectionWarnings: string[] = [];
+  const datasets = selectDatasets(listed, req.datasetIds, cfg.includeDatasets, cfg.excludeDatasets, (w) => selectionWarnings.push(w));
   const now = req.now ?? Date.now();
   const perDataset: PlanPreview['perDataset'] = [];
   for (const ds of datasets) {
@@ -51,7 +52,7 @@ export async function previewReportExports(ctx: AppContext, req: PlanRequest): P
   }
   return {
     perDataset,
-    warnings: perDataset.flatMap((d) => d.warnings),
+    warnings: [...selectionWarnings, ...perDataset.flatMap((d) => d.warnings)],
     notes: perDataset.flatMap((d) => d.notes),
     exports,
     probing: perDataset.filter((d) => d.probeRest !== null).length,
