@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Config } from '../config.js';
 import * as ledger from './export-ledger.js';
 import { DAY_MS, formatWindow, isoDay, splitIntoWindows, startOfUtcDay, type TimeWindow } from './time-windows.js';
-import { describeCoverage, subtractWindows, type Coverage } from './window-coverage.js';
+import { describeCoverage, subtractWindows, type Coverage, type KnownWindow } from './window-coverage.js';
 import { windowForDensity } from './window-sizing.js';
 
 /**
@@ -106,13 +106,7 @@ export async function planDatasetWindows(
       warnings,
     };
   }
-  let windows =
-    req.selection === 'missing'
-      ? subtractWindows(
-          range,
-          known.filter((k) => k.everLoaded).map((k) => k.window),
-        ).flatMap((gap) => splitIntoWindows(gap, windowMs))
-      : layout;
+  let windows = req.selection === 'missing' ? missingWindows(range, known, windowMs) : layout;
   let probeRest: TimeWindow | null = null;
   if (sizing === 'probe' && windows.length > 1) {
     // The newest day first: once loaded, the ledger knows the dataset's rows per day.
@@ -122,6 +116,18 @@ export async function planDatasetWindows(
     windows = [probe];
   }
   return { datasetId, range, windowMs, sizing, rowsPerDay, windows, probeRest, coverage, notes, warnings };
+}
+
+/**
+ * `--missing-only`: the parts of the range that no loaded window covers, in windows of `windowMs`,
+ * plus the windows under way (queued, exporting, loading — a killed run's too), with their own
+ * bounds, so that the run finishes them rather than leaving them behind.
+ */
+function missingWindows(range: TimeWindow, known: KnownWindow[], windowMs: number): TimeWindow[] {
+  const underWay = known.filter((k) => k.status === 'queued' || k.status === 'exporting' || k.status === 'loading').map((k) => k.window);
+  const covered = [...known.filter((k) => k.everLoaded).map((k) => k.window), ...underWay];
+  const gaps = subtractWindows(range, covered).flatMap((gap) => splitIntoWindows(gap, windowMs));
+  return [...gaps, ...underWay].sort((a, b) => a.start - b.start || a.end - b.end);
 }
 
 /**
