@@ -1,7 +1,9 @@
+import { requireHttpAuth } from '../config.js';
 import { connectIntercom, type AppContext } from '../context.js';
 import { migrate } from '../db/migrate.js';
 import { startWorkers } from '../jobs/workers.js';
 import { syncSchedules } from '../schedules/index.js';
+import { startHttpServer } from '../server/http-server.js';
 import { EXIT_OK, onShutdownSignal } from './command-runner.js';
 
 /**
@@ -10,22 +12,34 @@ import { EXIT_OK, onShutdownSignal } from './command-runner.js';
  * ones finish (up to 30 s; a forced job is retried by another worker), then exit.
  */
 export async function workerCommand(ctx: AppContext): Promise<number> {
+  // Refuse an unprotected non-loopback HTTP surface before touching anything.
+  if (ctx.config.http.port !== 0) requireHttpAuth(ctx.config);
   const { stopped } = onShutdownSignal();
   await migrate(ctx.pool, ctx.config.pgSchema);
   const me = await connectIntercom(ctx);
   const schedules = await syncSchedules(ctx);
   const workers = startWorkers(ctx);
+  // Started after the workers so that /readyz never says ready before they run; stopped last so
+  // that /healthz keeps answering while the workers drain.
+  const http = await startHttpServer(ctx, { workersRunning: () => workers.workers.every((w) => w.isRunning()) }).catch(
+    async (err: unknown) => {
+      await workers.close();
+      throw err;
+    },
+  );
   ctx.log.info(
     {
       workspace: me.workspaceId,
       concurrency: ctx.config.worker.concurrency,
       schedules: schedules.map((s) => `${s.id}: ${s.pattern} ${s.tz}`),
       queuePrefix: ctx.config.queuePrefix,
+      http: http?.url ?? 'disabled',
     },
     'worker started',
   );
   const signal = await stopped;
   ctx.log.info({ signal }, 'shutting down');
   await workers.close();
+  await http?.close();
   return EXIT_OK;
 }

@@ -2,6 +2,7 @@ import { connectIntercom, type AppContext } from '../context.js';
 import { FatalError, NotFoundError, NotReadyError, RateLimitedError } from '../errors.js';
 import { IntercomClient } from '../intercom/index.js';
 import type { ExportJob } from '../intercom/types.js';
+import { exportWaitDuration, recordWindowLoaded } from '../metrics.js';
 import { columnsForRequest, loadReportDataset } from '../sinks/report-catalogue.js';
 import { loadReportWindow } from '../sinks/report-loader.js';
 import * as ledger from './export-ledger.js';
@@ -100,6 +101,7 @@ export async function advanceExportWindow(ctx: AppContext, key: ledger.WindowKey
     }
 
     await ledger.recordIntercomStatus(ctx.pool, key, status.status, 'loading');
+    exportWaitDuration.observe({ dataset: key.datasetId }, runningForMs / 1000);
     const started = Date.now();
     const zones: ZoneSettings = { configured: cfg.timestampTimezone, workspaceZone: me.timezone };
     let compressedBytes: () => number = () => 0;
@@ -131,6 +133,7 @@ export async function advanceExportWindow(ctx: AppContext, key: ledger.WindowKey
         },
       });
       log.info({ rows: result.rows, bytes: compressedBytes(), ms: Date.now() - started, widened: result.widened }, 'window loaded');
+      recordWindowLoaded(key.datasetId, result.rows, compressedBytes(), (Date.now() - started) / 1000);
       return { outcome: 'loaded', rows: result.rows };
     } catch (err) {
       if (err instanceof NotFoundError) {

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { windowsFinished } from '../metrics.js';
 import { compactIso, type TimeWindow } from './time-windows.js';
 
 /**
@@ -229,4 +230,5 @@ export async function recordFailed(db: Db, key: WindowKey, error: string): Promi
     ...keyParams(key),
     error.slice(0, 4000),
   ]);
+  windowsFinished.inc({ dataset: key.datasetId, outcome: 'failed' });
 }
