@@ -1,41 +1,22 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { runReports } from '../src/cli/run-reports.js';
 import { loadConfig } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
 import { endpointLabel } from '../src/metrics.js';
 import { syncSchedules } from '../src/schedules/index.js';
 import { buildApp, startHttpServer } from '../src/server/http-server.js';
-import { DAY_MS, loadPartitionMap } from '../src/server/partition-map.js';
+import { loadPartitionMap } from '../src/server/partition-map.js';
 import { renderPartitionPage } from '../src/server/partition-page.js';
+import { backfillWithGaps as backfillGaps, D0, DAY, isoDay, TODAY } from './helpers/ops-fixtures.js';
 import { TEST_DATABASE_URL, useTestEnv, type TestEnv } from './helpers/test-env.js';
 
-const DAY = DAY_MS;
-const TODAY = Math.floor(Date.now() / DAY) * DAY;
-const D0 = TODAY - 10 * DAY;
-const iso = (t: number) => new Date(t).toISOString().slice(0, 10);
-const quiet = { progress: () => {} };
-
-const getEnv = useTestEnv({ env: { ETL_START_DATE: iso(D0) } });
+const getEnv = useTestEnv({ env: { ETL_START_DATE: isoDay(D0) } });
 let env: TestEnv;
 beforeEach(() => {
   env = getEnv();
 });
-
-const backfill = (fromDay: number, toDay: number) =>
-  runReports(
-    env.ctx,
-    { mode: 'backfill', range: { start: D0 + fromDay * DAY, end: D0 + toDay * DAY }, datasetIds: ['conversation'] },
-    quiet,
-  );
-
-/** Day 0 fails (bad CSV header), days 1–2 load, day 3 is never exported, day 4 loads. */
-async function backfillWithGaps(): Promise<void> {
-  env.fake.overrideNextDownload('conversation', 'conversation_id,something_else\n1,2\n');
-  expect((await backfill(0, 1)).progress).toMatchObject({ failed: 1 });
-  expect((await backfill(1, 3)).progress).toMatchObject({ loaded: 2, failed: 0 });
-  expect((await backfill(4, 5)).progress).toMatchObject({ loaded: 1, failed: 0 });
-}
+const iso = isoDay;
+const backfillWithGaps = () => backfillGaps(env);
 
 const get = (app: ReturnType<typeof buildApp>, path: string, headers: Record<string, string> = {}) =>
   app.request(`http://localhost${path}`, { headers });
@@ -86,6 +67,7 @@ describe('worker HTTP surface', () => {
     const cell = (day: number) => new RegExp(`<td class="(\\w+)" title="${iso(D0 + day * DAY)} [^"]*"`).exec(row)?.[1];
     expect([0, 1, 2, 3, 4].map(cell)).toEqual(['failed', 'loaded', 'loaded', 'missing', 'loaded']);
     expect(page).toMatch(new RegExp(`title="${iso(D0)} failed: [^"]*CSV header of dataset conversation does not match`));
+    expect(page).toMatch(new RegExp(`<tr><td>conversation</td><td>${iso(D0)}</td><td>The CSV header of dataset conversation`));
     expect(page).toContain('data-stream="companies"');
     expect(page).toMatch(/id="next-run">\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/);
 

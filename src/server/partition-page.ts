@@ -63,6 +63,16 @@ export function renderPartitionPage(data: PageData): string {
     })
     .join('\n');
 
+  const failedRows = map.datasets
+    .flatMap(({ datasetId, days: cells }) =>
+      [...cells.entries()].filter(([, c]) => c.state === 'failed').map(([day, c]) => ({ datasetId, day, error: c.error ?? '' })),
+    )
+    .sort((a, b) => b.day - a.day || a.datasetId.localeCompare(b.datasetId));
+  const failedList = failedRows
+    .slice(0, 50)
+    .map((f) => `<tr><td>${escapeHtml(f.datasetId)}</td><td>${isoDay(f.day)}</td><td>${escapeHtml(f.error)}</td></tr>`)
+    .join('\n');
+
   const runRows = (['companies', 'tickets'] as const)
     .map((stream) => {
       const latest = data.runs.latest.find((r) => r.stream === stream);
@@ -110,6 +120,14 @@ ${css}
 <tr><th class="ds">dataset</th>${monthHeader}</tr>
 ${rows || '<tr><th class="ds">no datasets yet: run a backfill or wait for the nightly run</th></tr>'}
 </table></div>
+<h2>Failed days</h2>
+${
+  failedRows.length === 0
+    ? '<p id="failed-days">None.</p>'
+    : `<table class="runs" id="failed-days"><tr><th>dataset</th><th>day</th><th>error of the latest failed window</th></tr>
+${failedList}
+</table>${failedRows.length > 50 ? `<p>…and ${failedRows.length - 50} more.</p>` : ''}`
+}
 <h2>Companies and tickets</h2>
 <table class="runs"><tr><th>stream</th><th>latest run</th><th>last completed</th></tr>
 ${runRows}
