@@ -75,6 +75,13 @@ export const intercomRateLimitRemaining = new Gauge({
   registers: [registry],
 });
 
+export const jobsFinished = new Counter({
+  name: `${METRIC_PREFIX}jobs_finished_total`,
+  help: 'BullMQ jobs this process finished, by queue, job name (nightly-sync, export-window, sync-companies, sync-tickets) and outcome (completed, or failed after its last attempt).',
+  labelNames: ['queue', 'job_name', 'outcome'] as const,
+  registers: [registry],
+});
+
 /**
  * The endpoint label of an Intercom path: ids and job identifiers replaced by a placeholder, so the
  * label has a handful of values whatever the traffic.

@@ -2,6 +2,7 @@ import { requireHttpAuth } from '../config.js';
 import { connectIntercom, type AppContext } from '../context.js';
 import { migrate } from '../db/migrate.js';
 import { startWorkers } from '../jobs/workers.js';
+import { jobsFinished } from '../metrics.js';
 import { syncSchedules } from '../schedules/index.js';
 import { startHttpServer } from '../server/http-server.js';
 import { EXIT_OK, onShutdownSignal } from './command-runner.js';
@@ -19,6 +20,13 @@ export async function workerCommand(ctx: AppContext): Promise<number> {
   const me = await connectIntercom(ctx);
   const schedules = await syncSchedules(ctx);
   const workers = startWorkers(ctx);
+  for (const w of workers.workers) {
+    w.on('completed', (job) => jobsFinished.inc({ queue: w.name, job_name: job.name, outcome: 'completed' }));
+    // 'failed' fires on every failed attempt; count the job once, when it will not be retried.
+    w.on('failed', (job) => {
+      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) jobsFinished.inc({ queue: w.name, job_name: job.name, outcome: 'failed' });
+    });
+  }
   // Started after the workers so that /readyz never says ready before they run; stopped last so
   // that /healthz keeps answering while the workers drain.
   const http = await startHttpServer(ctx, { workersRunning: () => workers.workers.every((w) => w.isRunning()) }).catch(

@@ -15,7 +15,7 @@ interface Snapshot {
   windows: Array<{ dataset: string; status: string; count: number }>;
   /** Per dataset: last load (ms) and the end of its contiguous loaded coverage (ms). */
   datasets: Array<{ dataset: string; lastLoadedAt: number | null; coveredThrough: number | null }>;
-  entities: Array<{ stream: string; lastCompletedAt: number | null }>;
+  entities: Array<{ stream: string; lastCompletedAt: number | null; lastRunFailed: boolean }>;
   jobs: Array<{ queue: string; state: string; count: number }>;
   workers: Array<{ queue: string; count: number }>;
   slots: { inUse: number; waiters: number } | null;
@@ -104,6 +104,14 @@ export function createMetricsRegistry(ctx: AppContext): { registry: Registry; sn
       for (const d of s.datasets) if (d.coveredThrough !== null) g.set({ dataset: d.dataset }, (Date.now() - d.coveredThrough) / 1000);
     },
   );
+  gauge(
+    'last_run_failed',
+    'companies and tickets: 1 when the latest run did not complete (failed, refused or interrupted), else 0.',
+    ['stream'],
+    (g, s) => {
+      for (const e of s.entities) g.set({ stream: e.stream }, e.lastRunFailed ? 1 : 0);
+    },
+  );
   gauge('queue_jobs', 'BullMQ jobs by queue and state.', ['queue', 'state'], (g, s) => {
     for (const j of s.jobs) g.set({ queue: j.queue, state: j.state }, j.count);
   });
@@ -134,8 +142,10 @@ async function takeSnapshot(ctx: AppContext): Promise<Snapshot> {
                       ORDER BY lower(r) LIMIT 1)) AS covered_through
          FROM etl_export_windows GROUP BY dataset_id`,
     ),
-    ctx.pool.query<{ stream: string; last: Date | null }>(
-      `SELECT stream, max(finished_at) AS last FROM etl_sync_runs WHERE status = 'completed' GROUP BY stream`,
+    ctx.pool.query<{ stream: string; last: Date | null; latest_status: string }>(
+      `SELECT stream, max(finished_at) FILTER (WHERE status = 'completed') AS last,
+              (array_agg(status ORDER BY started_at DESC))[1] AS latest_status
+         FROM etl_sync_runs GROUP BY stream`,
     ),
     Promise.all(Object.values(ctx.queues).map(async (q) => ({ queue: q.name, counts: await q.getJobCounts(...JOB_STATES) }))),
     Promise.all(
@@ -152,7 +162,11 @@ async function takeSnapshot(ctx: AppContext): Promise<Snapshot> {
       lastLoadedAt: r.last_loaded_at?.getTime() ?? null,
       coveredThrough: r.covered_through?.getTime() ?? null,
     })),
-    entities: entities.rows.map((r) => ({ stream: r.stream, lastCompletedAt: r.last?.getTime() ?? null })),
+    entities: entities.rows.map((r) => ({
+      stream: r.stream,
+      lastCompletedAt: r.last?.getTime() ?? null,
+      lastRunFailed: !['completed', 'running'].includes(r.latest_status),
+    })),
     jobs: jobs.flatMap(({ queue, counts }) => Object.entries(counts).map(([state, count]) => ({ queue, state, count }))),
     workers: workers.filter((w): w is { queue: string; count: number } => w.count !== null),
     slots,
