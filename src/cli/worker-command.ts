@@ -29,7 +29,7 @@ export async function workerCommand(ctx: AppContext): Promise<number> {
   }
   // Started after the workers so that /readyz never says ready before they run; stopped last so
   // that /healthz keeps answering while the workers drain.
-  const http = await startHttpServer(ctx, { workersRunning: () => workers.workers.every((w) => w.isRunning()) }).catch(
+  const http = await startHttpServer(ctx, { workersRunning: () => workers.workers.every((w) => w.isRunning() && !w.closing) }).catch(
     async (err: unknown) => {
       await workers.close();
       throw err;
