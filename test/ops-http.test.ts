@@ -7,6 +7,7 @@ import { syncSchedules } from '../src/schedules/index.js';
 import { buildApp, startHttpServer } from '../src/server/http-server.js';
 import { loadPartitionMap } from '../src/server/partition-map.js';
 import { renderPartitionPage } from '../src/server/partition-page.js';
+import { runCli } from './helpers/cli-process.js';
 import { backfillWithGaps as backfillGaps, D0, DAY, isoDay, TODAY } from './helpers/ops-fixtures.js';
 import { TEST_DATABASE_URL, useTestEnv, type TestEnv } from './helpers/test-env.js';
 
@@ -126,6 +127,18 @@ describe('worker HTTP surface', () => {
       await server.close();
     }
     expect(await startHttpServer(env.newContext({ ETL_HTTP_PORT: '0' }), { workersRunning: () => true })).toBeNull();
+    // The worker command refuses before doing anything, with a usage exit code.
+    const refused = await runCli(['worker'], { ...env.childEnv, ETL_HTTP_PORT: '9464', ETL_HTTP_HOST: '0.0.0.0' });
+    expect(refused.code, refused.output).toBe(2);
+    expect(refused.output).toMatch(/ETL_HTTP_HOST=0\.0\.0\.0 is reachable from other hosts: set ETL_HTTP_AUTH=user:password/);
+    // A second worker on the same host and port keeps working without HTTP instead of crashing.
+    const first = (await startHttpServer(env.ctx, { workersRunning: () => true, listenPort: 0 }))!;
+    try {
+      const second = await startHttpServer(env.newContext(), { workersRunning: () => true, listenPort: Number(new URL(first.url).port) });
+      expect(second).toBeNull();
+    } finally {
+      await first.close();
+    }
   });
 
   it('serves a scrape within its timeout while Postgres is blocked, flagging the state gauges stale', async () => {

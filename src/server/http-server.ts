@@ -96,7 +96,8 @@ export function buildApp(ctx: AppContext, options: HttpServerOptions): Hono {
 }
 
 /**
- * Starts the HTTP surface on ETL_HTTP_HOST:ETL_HTTP_PORT, or returns null when the port is 0.
+ * Starts the HTTP surface on ETL_HTTP_HOST:ETL_HTTP_PORT, or returns null when the port is 0 or
+ * already taken on this host (a warning says so).
  * Refuses (ConfigError) to listen on a non-loopback address without ETL_HTTP_AUTH.
  */
 export async function startHttpServer(ctx: AppContext, options: HttpServerOptions): Promise<RunningHttpServer | null> {
@@ -105,18 +106,22 @@ export async function startHttpServer(ctx: AppContext, options: HttpServerOption
   if (options.listenPort === undefined && port === 0) return null;
   requireHttpAuth(ctx.config);
   const app = buildApp(ctx, options);
-  const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port, hostname: host }, () => resolve(s));
-    s.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        err.code === 'EADDRINUSE'
-          ? new Error(
-              `ETL_HTTP_PORT ${port} on ${host} is already in use: choose another port, or ETL_HTTP_PORT=0 to disable the HTTP surface.`,
-            )
-          : err,
-      ),
+  let server: ServerType;
+  try {
+    server = await new Promise((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, port, hostname: host }, () => resolve(s));
+      s.once('error', reject);
+    });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    // Several workers on one host: the first serves the pages (they show the whole deployment);
+    // the others keep working rather than crash.
+    ctx.log.warn(
+      { port, host },
+      `ETL_HTTP_PORT ${port} on ${host} is already in use (another worker on this host?): this worker serves no HTTP; give each process its own ETL_HTTP_PORT to scrape it`,
     );
-  });
+    return null;
+  }
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
