@@ -2,14 +2,15 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
-import { endpointLabel } from '../src/metrics.js';
+import { RateLimitedError } from '../src/errors.js';
+import { endpointLabel, intercomRateLimited, registry } from '../src/metrics.js';
 import { syncSchedules } from '../src/schedules/index.js';
 import { buildApp, startHttpServer } from '../src/server/http-server.js';
 import { loadPartitionMap } from '../src/server/partition-map.js';
 import { renderPartitionPage } from '../src/server/partition-page.js';
 import { runCli } from './helpers/cli-process.js';
 import { backfillWithGaps as backfillGaps, D0, DAY, isoDay, TODAY } from './helpers/ops-fixtures.js';
-import { TEST_DATABASE_URL, useTestEnv, type TestEnv } from './helpers/test-env.js';
+import { createTestEnv, TEST_DATABASE_URL, useTestEnv, type TestEnv } from './helpers/test-env.js';
 
 const getEnv = useTestEnv({ env: { ETL_START_DATE: isoDay(D0) } });
 let env: TestEnv;
@@ -243,6 +244,28 @@ describe('partition map', () => {
     expect(map.datasets).toHaveLength(20);
     expect(html.match(/<td class="loaded"/g)).toHaveLength(20 * (730 - 8));
     expect(html.match(/<td class="failed"/g)).toHaveLength(20 * 8);
+  });
+});
+
+describe('Intercom metrics', () => {
+  it('counts 429s by scope when another client used up the budget', async () => {
+    const own = await createTestEnv('ops 429', { fake: { rateLimit: { perAppPer10s: 2 } } });
+    try {
+      const before = (await intercomRateLimited.get()).values.find((v) => v.labels.scope === 'requests')?.value ?? 0;
+      const other = own.newContext();
+      await own.ctx.intercom.me();
+      await own.ctx.intercom.me();
+      // The other client has not seen the budget run out: it asks, and Intercom answers 429.
+      const err = await other.intercom.me().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RateLimitedError);
+      const after = (await intercomRateLimited.get()).values.find((v) => v.labels.scope === 'requests')?.value ?? 0;
+      expect(after - before).toBe(1);
+      const text = await registry.metrics();
+      expect(text).toMatch(/intercom_etl_intercom_requests_total\{endpoint="GET \/me",status="429"\} [1-9]/);
+      expect(text).toMatch(/intercom_etl_intercom_rate_limit_remaining 0/);
+    } finally {
+      await own.cleanup();
+    }
   });
 });
 
