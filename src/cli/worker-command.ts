@@ -4,7 +4,6 @@ import { migrate } from '../db/migrate.js';
 import { startWorkers } from '../jobs/workers.js';
 import { jobsFinished } from '../metrics.js';
 import { syncSchedules } from '../schedules/index.js';
-import { startHttpServer } from '../server/http-server.js';
 import { EXIT_OK, onShutdownSignal } from './command-runner.js';
 
 /**
@@ -22,13 +21,16 @@ export async function workerCommand(ctx: AppContext): Promise<number> {
   const workers = startWorkers(ctx);
   for (const w of workers.workers) {
     w.on('completed', (job) => jobsFinished.inc({ queue: w.name, job_name: job.name, outcome: 'completed' }));
-    // 'failed' fires on every failed attempt; count the job once, when it will not be retried.
+    // 'failed' fires on every failed attempt; count the job once, when it will not be retried
+    // (BullMQ sets finishedOn only then, also for an unrecoverable error before the last attempt).
     w.on('failed', (job) => {
-      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) jobsFinished.inc({ queue: w.name, job_name: job.name, outcome: 'failed' });
+      if (job?.finishedOn) jobsFinished.inc({ queue: w.name, job_name: job.name, outcome: 'failed' });
     });
   }
   // Started after the workers so that /readyz never says ready before they run; stopped last so
   // that /healthz keeps answering while the workers drain.
+  // Loaded only here: the other commands need neither the HTTP framework nor bull-board.
+  const { startHttpServer } = await import('../server/http-server.js');
   const http = await startHttpServer(ctx, { workersRunning: () => workers.workers.every((w) => w.isRunning() && !w.closing) }).catch(
     async (err: unknown) => {
       await workers.close();
