@@ -1,26 +1,22 @@
-import { configDefaults, defineConfig } from 'vitest/config';
+import { defineConfig } from 'vitest/config';
+
+/**
+ * Tests that build, install, drive or kill whole programs (tsc + npm ci, Chromium, the chaos test's
+ * SIGKILLs): `npm test` runs them after the main suite, one file at a time, so that neither slows the
+ * other into timeouts on a small machine. `npx vitest run --config vitest.heavy.config.ts <file>`
+ * runs one of them alone.
+ */
+export const HEAVY_TESTS = ['test/production-install.test.ts', 'test/ops-browser.test.ts', 'test/chaos.test.ts'];
 
 export default defineConfig({
   test: {
+    include: ['test/**/*.test.ts'],
+    exclude: ['**/node_modules/**', ...HEAVY_TESTS],
     // Real Postgres, Redis and HTTP: generous timeouts, files in parallel (each has its own schema and queue prefix).
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 4,
     reporters: ['default'],
-    projects: [
-      {
-        extends: true,
-        test: {
-          name: 'suite',
-          include: ['test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, 'test/chaos.test.ts'],
-          sequence: { groupOrder: 0 },
-        },
-      },
-      // The chaos test starts and kills CLI processes for a minute or two: it runs alone, after the
-      // rest, so that neither slows the other into timeouts on a small machine.
-      { extends: true, test: { name: 'chaos', include: ['test/chaos.test.ts'], sequence: { groupOrder: 1 } } },
-    ],
   },
 });

@@ -114,6 +114,16 @@ export interface Config {
      */
     shutdownTimeoutMs: number;
   };
+  http: {
+    /** Port of the worker's HTTP surface (/metrics, /healthz, /readyz, /queues, /); 0 disables it. Default 9464. */
+    port: number;
+    /** Address it listens on. Default `127.0.0.1`; any other address requires `auth`. */
+    host: string;
+    /** Basic-auth credentials from `ETL_HTTP_AUTH=user:password`; null: no auth (loopback only). */
+    auth: { user: string; password: string } | null;
+    /** Lets the /queues dashboard retry, remove and promote jobs. Default false (read-only). */
+    dashboardWrite: boolean;
+  };
   /** pino level; null lets the command choose (worker: info, interactive commands: warn). */
   logLevel: string | null;
 }
@@ -247,6 +257,15 @@ export function loadConfig(env: Env = process.env, overrides: Env = {}): Config 
   if (!/^(\d+\.\d+|Preview|Unstable)$/.test(version))
     problems.push(`INTERCOM_VERSION=${JSON.stringify(version)} must look like 2.14 (or Preview).`);
 
+  const httpHost = str('ETL_HTTP_HOST', '127.0.0.1');
+  let httpAuth: Config['http']['auth'] = null;
+  const authRaw = e.ETL_HTTP_AUTH?.trim() ?? '';
+  if (authRaw) {
+    const colon = authRaw.indexOf(':');
+    if (colon <= 0 || colon === authRaw.length - 1) problems.push('ETL_HTTP_AUTH must be user:password (both non-empty).');
+    else httpAuth = { user: authRaw.slice(0, colon), password: authRaw.slice(colon + 1) };
+  }
+
   const config: Config = {
     intercom: {
       token: str('INTERCOM_ACCESS_TOKEN', ''),
@@ -299,6 +318,12 @@ export function loadConfig(env: Env = process.env, overrides: Env = {}): Config 
       reconcileIntervalMs: int('ETL_RECONCILE_INTERVAL_MS', 120_000, 1000),
       shutdownTimeoutMs: int('ETL_SHUTDOWN_TIMEOUT_MS', 30_000, 0),
     },
+    http: {
+      port: int('ETL_HTTP_PORT', 9464, 0, 65535),
+      host: httpHost,
+      auth: httpAuth,
+      dashboardWrite: bool('ETL_DASHBOARD_WRITE', false),
+    },
     logLevel: str('LOG_LEVEL', '') || null,
   };
   if (problems.length > 0) throw new ConfigError(problems);
@@ -310,6 +335,23 @@ export function requireIntercomToken(config: Config): void {
   if (!config.intercom.token) {
     throw new ConfigError([
       'INTERCOM_ACCESS_TOKEN is not set: create an access token in the Intercom Developer Hub (your app → Authentication) and export it.',
+    ]);
+  }
+}
+
+/** True for addresses only this host can reach: 127.0.0.0/8, ::1, localhost. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/**
+ * The worker checks this before serving HTTP: an address other hosts can reach without
+ * credentials would publish the dashboard (and, with ETL_DASHBOARD_WRITE, job control) to them.
+ */
+export function requireHttpAuth(config: Config): void {
+  if (config.http.auth === null && !isLoopbackHost(config.http.host)) {
+    throw new ConfigError([
+      `ETL_HTTP_HOST=${config.http.host} is reachable from other hosts: set ETL_HTTP_AUTH=user:password for the worker's HTTP surface, or listen on 127.0.0.1 (or ETL_HTTP_PORT=0 to disable it).`,
     ]);
   }
 }

@@ -23,6 +23,7 @@ export const REDACT_PATHS = [
   '*.authorization',
   '*.Authorization',
   'config.intercom.token',
+  'config.http.auth',
 ];
 
 export interface LoggerOptions {

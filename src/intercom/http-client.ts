@@ -1,8 +1,9 @@
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConfigError, FatalError, RetriableError } from '../errors.js';
+import { ConfigError, FatalError, RateLimitedError, RetriableError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { redactSecrets, registerSecret } from '../redact.js';
+import { intercomRateLimited, recordIntercomResponse } from '../metrics.js';
 import { errorForNoResponse, errorForResponse } from './http-errors.js';
 import { RateLimitTracker } from './rate-limit.js';
 import type { RateLimitState } from './types.js';
@@ -227,10 +228,12 @@ export class IntercomHttp {
       // The status alone still classifies the failure.
     }
     this.#logDone(call, res.status, started);
-    return errorForResponse(
+    const error = errorForResponse(
       { ...call, status: res.status, statusText: res.statusText, headers: res.headers, bodyText },
       { now: Date.now(), exportJobLimitBackoffMs: this.exportJobLimitBackoffMs, redact: this.#redact },
     );
+    if (error instanceof RateLimitedError) intercomRateLimited.inc({ scope: error.scope });
+    return error;
   }
 
   /** Waits for the rate-limit window to reset when the last response said nothing is left. */
@@ -259,6 +262,7 @@ export class IntercomHttp {
   }
 
   #logDone(call: { method: string; path: string }, status: number, started: number): void {
+    recordIntercomResponse(call.method, call.path, status, this.#limits.state?.remaining ?? null);
     this.#log?.debug(
       { ...call, status, ms: Date.now() - started, rateLimitRemaining: this.#limits.state?.remaining ?? null },
       'intercom request',

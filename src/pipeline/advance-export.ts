@@ -4,6 +4,7 @@ import { IntercomClient } from '../intercom/index.js';
 import type { ExportJob } from '../intercom/types.js';
 import { columnsForRequest, loadReportDataset } from '../sinks/report-catalogue.js';
 import { loadReportWindow } from '../sinks/report-loader.js';
+import { exportWaitDuration, recordWindowLoaded } from '../metrics.js';
 import * as ledger from './export-ledger.js';
 import { windowJobId as jobId } from './export-ledger.js';
 import { formatWindow, toIntercomBounds } from './time-windows.js';
@@ -119,6 +120,7 @@ async function advance(ctx: AppContext, key: ledger.WindowKey, signal: AbortSign
   if (phase === 'failed') return exportAgainOrGiveUp(ctx, key, `Intercom export job ${intercomJobId} ended ${status.status}`);
 
   await ledger.recordIntercomStatus(ctx.pool, key, status.status, 'loading');
+  exportWaitDuration.observe({ dataset: key.datasetId }, runningForMs / 1000);
   const started = Date.now();
   const zones: ZoneSettings = { configured: cfg.timestampTimezone, workspaceZone: me.timezone };
   let compressedBytes: () => number = () => 0;
@@ -150,6 +152,7 @@ async function advance(ctx: AppContext, key: ledger.WindowKey, signal: AbortSign
       },
     });
     log.info({ rows: result.rows, bytes: compressedBytes(), ms: Date.now() - started, widened: result.widened }, 'window loaded');
+    recordWindowLoaded(key.datasetId, result.rows, compressedBytes(), (Date.now() - started) / 1000);
     return { outcome: 'loaded', rows: result.rows };
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { redactSecrets } from '../redact.js';
+import { windowsFinished } from '../metrics.js';
 import { compactIso, type TimeWindow } from './time-windows.js';
 import type { KnownWindow } from './window-coverage.js';
 
@@ -296,6 +297,7 @@ export async function recordFailed(db: Db, key: WindowKey, error: string): Promi
     ...keyParams(key),
     redactSecrets(error).slice(0, 4000),
   ]);
+  windowsFinished.inc({ dataset: key.datasetId, outcome: 'failed' });
 }
 
 /**

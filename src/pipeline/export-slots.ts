@@ -148,6 +148,12 @@ export class ExportSlots {
     await this.redis.zrem(this.waitersKey, waiter);
   }
 
+  /** Slots held now (unexpired leases) and jobs waiting for one; read by the metrics. */
+  async usage(): Promise<{ inUse: number; waiters: number }> {
+    const res = await this.redis.multi().zcount(this.key, `(${Date.now()}`, '+inf').zcard(this.waitersKey).exec();
+    return { inUse: Number(res?.[0]?.[1] ?? 0), waiters: Number(res?.[1]?.[1] ?? 0) };
+  }
+
   private get waitersKey(): string {
     return `${this.key}:waiters:${this.installation}`;
   }

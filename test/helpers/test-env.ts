@@ -62,6 +62,8 @@ export async function createTestEnv(
     ETL_WINDOW: '1d',
     ETL_JOB_LIMIT_BACKOFF_MS: '500',
     ETL_CONCURRENCY: '4',
+    // Worker processes of parallel tests would all want port 9464; tests that serve HTTP pick a port.
+    ETL_HTTP_PORT: '0',
     ...options.env,
   };
   const config = loadConfig({}, baseEnv);
