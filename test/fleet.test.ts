@@ -75,7 +75,10 @@ describe('the per-10-second 429', () => {
 describe('the reconciler', () => {
   it('with only a worker process running, queues again windows whose job was removed from Redis or whose process died mid-load', async () => {
     const plan = await planReportExports(env.ctx, conversation(2));
-    const [lostJob, diedMidLoad] = plan.windows as [ledger.WindowKey, ledger.WindowKey];
+    const [lostJob, diedMidLoad] = [...plan.windows].sort((a, b) => a.window.start - b.window.start) as [
+      ledger.WindowKey,
+      ledger.WindowKey,
+    ];
     // Window 1: its job vanished from Redis (a flush, a stalled job failed and removed).
     // Window 2: its export finished at Intercom and its worker died while loading; the job is gone too.
     for (const key of plan.windows) await env.ctx.queues.reports.remove(ledger.windowJobId(key));
