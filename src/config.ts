@@ -356,8 +356,8 @@ export function requireHttpAuth(config: Config): void {
   }
 }
 
-/** `0`, `30m`, `1h`, `2d` → ms (any length, unlike windows). */
-function parseOverlap(text: string): number {
+/** `0`, `30m`, `1h`, `36h`, `2d` → ms (any length, unlike windows): ETL_TICKETS_OVERLAP, `status --max-age`. */
+export function parseOverlap(text: string): number {
   const m = /^(\d+)\s*([smhd]?)$/.exec(text.trim());
   if (!m) throw new Error(`${JSON.stringify(text)} is not a duration like 30m, 1h or 1d.`);
   const unit = { '': 1000, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];

@@ -141,7 +141,7 @@ describe('the nightly job', () => {
       const failed = await runCli(['status'], env.childEnv);
       expect(failed.code).toBe(0);
       expect(failed.output).toMatch(
-        /nightly: last run \S+ \S+ FAILED after 2 attempts: Intercom GET \/export\/reporting_data\/get_datasets/,
+        /nightly: last run \S+ FAILED after 2 attempts: Intercom GET \/export\/reporting_data\/get_datasets/,
       );
       const summaries = logs
         .split('\n')

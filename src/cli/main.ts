@@ -6,7 +6,8 @@ import { DAY_MS, isoDay, parseDay, parseDuration } from '../pipeline/time-window
 import { checkCommand } from './check-command.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, onShutdownSignal, runCommand } from './command-runner.js';
 import { demoCommand, fakeIntercomCommand, DEMO_TOKEN } from './demo-command.js';
-import { datasetsCommand, statusCommand } from './info-commands.js';
+import { datasetsCommand, retryCommand, statusCommand } from './info-commands.js';
+import { parseOverlap } from '../config.js';
 import { dryRunCommand } from './dry-run-command.js';
 import { formatSummary } from './format.js';
 import type { PlanRequest } from '../pipeline/plan-exports.js';
@@ -156,11 +157,31 @@ program
   .description('run workers and the nightly schedule until SIGTERM/SIGINT (start several to scale out)')
   .action(() => runCommand(workerCommand, { defaultLogLevel: 'info' }));
 
+const asMaxAge = (v: string): number => {
+  try {
+    return parseOverlap(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+};
+
 program
   .command('status')
-  .description('per dataset: windows loaded, pending, failed, last load, rows')
-  .option('--json', 'print JSON')
-  .action((opts: { json?: boolean }) => runCommand((ctx) => statusCommand(ctx, opts), { needs: ['postgres'] }));
+  .description(
+    'per dataset: contiguous loaded range, gaps, failed and in-flight windows; companies, tickets, nightly runs, queues, workers',
+  )
+  .option('--json', 'print JSON (shape in the README)')
+  .option('--check', 'print one line per problem and exit 1 (stale stream, failed window, failed night); else one OK line, exit 0')
+  .option('--max-age <duration>', 'with --check: how old the loaded data may be, e.g. 36h, 2d', asMaxAge, 36 * 3_600_000)
+  .action((opts: { json?: boolean; check?: boolean; maxAge: number }) =>
+    runCommand((ctx) => statusCommand(ctx, { ...opts, maxAgeMs: opts.maxAge })),
+  );
+
+program
+  .command('retry')
+  .description('re-run every failed window (of every dataset, or --dataset), with its own bounds, then exit')
+  .option('--dataset <id>', 'only this dataset (repeatable); default: all', collect, [])
+  .action((opts: { dataset: string[] }) => runCommand((ctx) => retryCommand(ctx, opts)));
 
 program
   .command('demo')

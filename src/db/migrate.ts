@@ -85,3 +85,21 @@ export async function migrate(pool: pg.Pool, schema: string, dir = MIGRATIONS_DI
     client.release(broken.error ?? undefined);
   }
 }
+
+/**
+ * Why `schema` cannot be read yet, without changing anything: a sentence naming PG_SCHEMA and
+ * `intercom-etl migrate`, or null when every migration is applied. For read-only commands (status).
+ */
+export async function unmigratedSchemaProblem(pool: pg.Pool, schema: string, dir = MIGRATIONS_DIR): Promise<string | null> {
+  const { rows } = await pool.query<{ ledger: string | null }>(`SELECT to_regclass($1)::text AS ledger`, [
+    `${quoteIdent(schema)}.etl_schema_migrations`,
+  ]);
+  if (rows[0]?.ledger == null) {
+    return `Schema "${schema}" (PG_SCHEMA) has no intercom-etl tables yet. Run \`intercom-etl migrate\` (or start a worker), then try again.`;
+  }
+  const applied = await pool.query<{ id: number }>(`SELECT id FROM ${quoteIdent(schema)}.etl_schema_migrations`);
+  const done = new Set(applied.rows.map((r) => r.id));
+  const pending = (await readMigrations(dir)).filter((m) => !done.has(m.id)).map((m) => m.name);
+  if (pending.length === 0) return null;
+  return `Schema "${schema}" (PG_SCHEMA) is missing ${pending.length} migration(s) (${pending.join(', ')}). Run \`intercom-etl migrate\`, then try again.`;
+}

@@ -1,5 +1,4 @@
 import type pg from 'pg';
-import { quoteIdent } from '../db/pool.js';
 
 export interface DatasetStatus {
   datasetId: string;
@@ -10,7 +9,13 @@ export interface DatasetStatus {
   lastLoadedAt: Date | null;
   /** Latest end of a loaded window: data is complete up to here (if no gaps). */
   loadedThrough: Date | null;
+  /**
+   * Rows in its table, without scanning it: Postgres's estimate (`pg_class.reltuples`, kept by
+   * ANALYZE/autovacuum), or — before the table was ever analyzed — the sum of the ledger's
+   * `rows_loaded` over loaded windows. `rowsSource` says which.
+   */
   rows: number;
+  rowsSource: 'estimate' | 'ledger';
   lastError: string | null;
   /** Zone the CSV timestamps were found in (or configured); null while not yet detected. */
   timestampZone: string | null;
@@ -20,7 +25,7 @@ export interface DatasetStatus {
   lastFlag: string | null;
 }
 
-/** Per dataset: windows loaded / pending / failed, last load, rows in its table. */
+/** Per dataset: windows loaded / pending / failed, last load, rows in its table (estimated). */
 export async function reportStatus(pool: pg.Pool, configuredZone = 'auto'): Promise<DatasetStatus[]> {
   const { rows } = await pool.query<{
     dataset_id: string;
@@ -35,6 +40,8 @@ export async function reportStatus(pool: pg.Pool, configuredZone = 'auto'): Prom
     timestamp_zone_source: 'detected' | 'configured' | null;
     flagged: string;
     last_flag: string | null;
+    reltuples: number | null;
+    ledger_rows: string | null;
   }>(
     `SELECT d.dataset_id, d.table_name, d.timestamp_zone, d.timestamp_zone_source,
             count(*) FILTER (WHERE w.status = 'loaded' AND w.timestamp_check = 'no_fit') AS flagged,
@@ -45,15 +52,16 @@ export async function reportStatus(pool: pg.Pool, configuredZone = 'auto'): Prom
             count(*) FILTER (WHERE w.status = 'failed') AS failed,
             max(w.loaded_at) AS last_loaded_at,
             max(w.window_end) FILTER (WHERE w.status = 'loaded') AS loaded_through,
-            (array_agg(w.error ORDER BY w.updated_at DESC) FILTER (WHERE w.status = 'failed'))[1] AS last_error
+            (array_agg(w.error ORDER BY w.updated_at DESC) FILTER (WHERE w.status = 'failed'))[1] AS last_error,
+            sum(w.rows_loaded) FILTER (WHERE w.status = 'loaded') AS ledger_rows,
+            (SELECT c.reltuples FROM pg_class c WHERE c.oid = to_regclass(quote_ident(d.table_name))) AS reltuples
        FROM etl_datasets d LEFT JOIN etl_export_windows w USING (dataset_id)
       GROUP BY d.dataset_id, d.table_name, d.timestamp_zone, d.timestamp_zone_source ORDER BY d.dataset_id`,
   );
   const out: DatasetStatus[] = [];
   for (const r of rows) {
-    const count = await pool
-      .query<{ n: string }>(`SELECT count(*) AS n FROM ${quoteIdent(r.table_name)}`)
-      .catch(() => ({ rows: [{ n: '0' }] }));
+    // reltuples is -1 until the table was first analyzed (Postgres 14+).
+    const estimated = r.reltuples !== null && r.reltuples >= 0;
     out.push({
       datasetId: r.dataset_id,
       tableName: r.table_name,
@@ -62,7 +70,8 @@ export async function reportStatus(pool: pg.Pool, configuredZone = 'auto'): Prom
       windowsFailed: Number(r.failed),
       lastLoadedAt: r.last_loaded_at,
       loadedThrough: r.loaded_through,
-      rows: Number(count.rows[0]?.n ?? 0),
+      rows: estimated ? Math.round(r.reltuples!) : Number(r.ledger_rows ?? 0),
+      rowsSource: estimated ? 'estimate' : 'ledger',
       lastError: r.last_error,
       ...(configuredZone === 'auto'
         ? { timestampZone: r.timestamp_zone, timestampZoneSource: r.timestamp_zone_source }
@@ -82,15 +91,15 @@ export interface EntityStatus {
   lastRunStatus: string | null;
   /** Why the latest run that did not complete ended (failed, refused or interrupted). */
   lastError: string | null;
-  /** Rows in the table (companies: live ones). */
-  rows: number;
-  /** Companies marked deleted. */
+  /** Rows in the table (companies: live and deleted), Postgres's estimate (`pg_class.reltuples`); null before its first ANALYZE. */
+  rows: number | null;
+  /** Companies marked deleted by the last completed run (tickets: null). */
   deleted: number | null;
   /** Tickets: updated_at watermark of the last completed run. */
   watermark: Date | null;
 }
 
-/** Per entity stream: last completed run, rows, deleted count, watermark. */
+/** Per entity stream: last completed run, rows (estimated), deleted count, watermark. */
 export async function entityStatus(pool: pg.Pool): Promise<EntityStatus[]> {
   const { rows } = await pool.query<{
     stream: 'companies' | 'tickets';
@@ -99,8 +108,12 @@ export async function entityStatus(pool: pg.Pool): Promise<EntityStatus[]> {
     last_status: string | null;
     last_error: string | null;
     watermark: Date | null;
+    reltuples: number | null;
+    last_deleted: string | null;
   }>(
     `SELECT s.stream,
+            (SELECT c.reltuples FROM pg_class c WHERE c.oid = to_regclass(s.stream)) AS reltuples,
+            (SELECT rows_deleted FROM etl_sync_runs r WHERE r.stream = s.stream AND r.status = 'completed' ORDER BY finished_at DESC LIMIT 1) AS last_deleted,
             (SELECT max(finished_at) FROM etl_sync_runs r WHERE r.stream = s.stream AND r.status = 'completed') AS last_completed_at,
             (SELECT rows_fetched FROM etl_sync_runs r WHERE r.stream = s.stream AND r.status = 'completed' ORDER BY finished_at DESC LIMIT 1) AS last_rows,
             (SELECT status FROM etl_sync_runs r WHERE r.stream = s.stream ORDER BY started_at DESC LIMIT 1) AS last_status,
@@ -109,20 +122,14 @@ export async function entityStatus(pool: pg.Pool): Promise<EntityStatus[]> {
             (SELECT watermark FROM etl_sync_state w WHERE w.stream = s.stream) AS watermark
        FROM (VALUES ('companies'), ('tickets')) AS s(stream)`,
   );
-  const counts = await pool.query<{ companies: string; deleted: string; tickets: string }>(
-    `SELECT (SELECT count(*) FROM companies WHERE _deleted_at IS NULL) AS companies,
-            (SELECT count(*) FROM companies WHERE _deleted_at IS NOT NULL) AS deleted,
-            (SELECT count(*) FROM tickets) AS tickets`,
-  );
-  const c = counts.rows[0]!;
   return rows.map((r) => ({
     stream: r.stream,
     lastCompletedAt: r.last_completed_at,
     lastRunRows: r.last_rows === null ? null : Number(r.last_rows),
     lastRunStatus: r.last_status,
     lastError: r.last_error,
-    rows: Number(r.stream === 'companies' ? c.companies : c.tickets),
-    deleted: r.stream === 'companies' ? Number(c.deleted) : null,
+    rows: r.reltuples !== null && r.reltuples >= 0 ? Math.round(r.reltuples) : null,
+    deleted: r.stream === 'companies' && r.last_deleted !== null ? Number(r.last_deleted) : null,
     watermark: r.stream === 'tickets' ? r.watermark : null,
   }));
 }
