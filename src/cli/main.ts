@@ -146,7 +146,7 @@ const sync = program
       const chosen = (streams.length > 0 ? [...new Set(streams)] : [...STREAMS]) as Stream[];
       const { signal } = onShutdownSignal();
       const request = syncRequest(chosen, { allowMassDelete: opts.allowMassDelete === true });
-      const summary = await runSync(ctx, request, (line) => process.stderr.write(`${line}\n`), signal);
+      const summary = await runSync(ctx, request, (line) => process.stderr.write(`${line}\n`), signal, process.stderr);
       process.stdout.write(`${formatSyncSummary(summary)}\n`);
       return syncFailed(summary) ? EXIT_FAILED : EXIT_OK;
     });

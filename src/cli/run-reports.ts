@@ -15,6 +15,12 @@ export interface RunReportsOptions {
  */
 export async function runReports(ctx: AppContext, request: PlanRequest, options: RunReportsOptions = {}): Promise<RunSummary> {
   const say = options.progress ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const summary = await runSync(ctx, { reports: request, entities: [] }, say, options.signal);
+  const summary = await runSync(
+    ctx,
+    { reports: request, entities: [] },
+    say,
+    options.signal,
+    options.progress ? undefined : process.stderr,
+  );
   return summary.reports!;
 }

@@ -9,6 +9,7 @@ import { mergeSummaries, waitForWindows, type RunSummary, type WaitOptions, type
 import { isoDay } from '../pipeline/time-windows.js';
 import type { WindowKey } from '../pipeline/export-ledger.js';
 import { describeSizing, formatProgress, formatSummary } from './format.js';
+import { progressPrinter } from './progress-printer.js';
 
 export const STREAMS = ['reports', 'companies', 'tickets'] as const;
 export type Stream = (typeof STREAMS)[number];
@@ -51,6 +52,8 @@ export async function runSync(
   request: SyncRequest,
   say: (line: string) => void,
   signal?: AbortSignal,
+  /** Where the progress line goes (redrawn on a terminal, every 10 s otherwise); default: `say`, a line per change. */
+  progressStream?: NodeJS.WritableStream & { isTTY?: boolean },
 ): Promise<SyncSummary> {
   await migrate(ctx.pool, ctx.config.pgSchema);
   const me = await connectIntercom(ctx);
@@ -68,14 +71,18 @@ export async function runSync(
     for (const d of plan.perDataset) say(`  ${describeSizing(d)}`);
   }
   const workers = startWorkers(ctx);
+  // A terminal or log stream gets the redrawn/periodic progress line; a caller's `say` gets a line per change.
+  const printer = progressStream ? progressPrinter({ stream: progressStream, slots: ctx.config.reports.maxUnfinishedExports }) : null;
   try {
-    const waitOptions = { onProgress: (p: WindowProgress) => say(formatProgress(p)), ...(signal ? { signal } : {}) };
+    const onProgress = (p: WindowProgress): void => (printer ? printer.update(p) : say(formatProgress(p)));
+    const waitOptions = { onProgress, ...(signal ? { signal } : {}) };
     const [reports, entities] = await Promise.all([
       plan ? waitForWindowsAndProbes(ctx, request.reports!, plan, say, waitOptions) : null,
       Promise.all(jobs.map((j) => waitForEntityJob(ctx, j.stream, j.jobId, say, signal))),
     ]);
     return { reports, entities };
   } finally {
+    printer?.done();
     await workers.close();
   }
 }
