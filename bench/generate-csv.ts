@@ -1,3 +1,4 @@
+import { mulberry32 } from '../src/fake-intercom/reporting/hashing.js';
 import { createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -50,18 +51,6 @@ const TRICKY_REMARKS = [
   'He wrote: "see attached, page 2"\n— and it worked 💯',
 ];
 
-/** mulberry32: tiny, fast, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Quotes a value when CSV needs it (comma, quote, newline), doubling inner quotes. */
 function csvField(value: string): string {
   return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
@@ -79,7 +68,7 @@ function formatTimestamp(ms: number): string {
 }
 
 export async function generateConversationCsv(path: string, opts: GenerateOptions): Promise<GeneratedFile> {
-  const rand = prng(opts.seed ?? 20260501);
+  const rand = mulberry32(opts.seed ?? 20260501);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const spanSeconds = Math.floor(opts.spanMs / 1000);
   let rawBytes = 0;

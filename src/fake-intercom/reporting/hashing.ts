@@ -45,3 +45,15 @@ export function pick<T>(hash: number, values: readonly T[]): T {
   if (value === undefined) throw new Error('pick() from an empty list');
   return value;
 }
+
+/** mulberry32: a tiny seeded generator of numbers in [0, 1), so that a seed replays the same sequence. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

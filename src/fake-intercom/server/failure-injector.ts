@@ -1,3 +1,4 @@
+import { mulberry32 } from '../reporting/hashing.js';
 /**
  * Failure injection (tests, and `fake-intercom --fail-rate/--status-404/--faults` by hand): matching
  * requests answer a chosen error status instead of being handled.
@@ -96,15 +97,4 @@ function matches(rule: ActiveRule, method: string, pathname: string): boolean {
   if (typeof rule.path === 'string') return pathname.startsWith(rule.path);
   rule.path.lastIndex = 0; // a /g or /y RegExp keeps state between test() calls
   return rule.path.test(pathname);
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
