@@ -5,7 +5,7 @@ import { describeError } from '../errors.js';
 import { DAY_MS, isoDay, parseDay, parseDuration } from '../pipeline/time-windows.js';
 import { checkCommand } from './check-command.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, onShutdownSignal, runCommand } from './command-runner.js';
-import { demoCommand, fakeIntercomCommand, DEMO_TOKEN } from './demo-command.js';
+import type { fakeIntercomCommand } from './demo-command.js';
 import { datasetsCommand, retryCommand, statusCommand } from './info-commands.js';
 import { parseOverlap } from '../config.js';
 import { dryRunCommand } from './dry-run-command.js';
@@ -188,7 +188,8 @@ program
   .description('run the whole pipeline against a fake Intercom started in-process, into schema intercom_demo')
   .option('--days <n>', 'days to backfill', asInt, 7)
   .option('--schema <name>', 'schema to load into', 'intercom_demo')
-  .action((opts: { days: number; schema: string }) => demoCommand(opts));
+  // Only demo and fake-intercom load the fake Intercom (and its fixtures): imported when they run.
+  .action(async (opts: { days: number; schema: string }) => (await import('./demo-command.js')).demoCommand(opts));
 
 program
   .command('fake-intercom')
@@ -196,7 +197,7 @@ program
   .option('--port <n>', 'port', asInt, 8787)
   .option('--host <addr>', 'address to listen on', '127.0.0.1')
   .option('--latency <ms>', 'time an export job takes', asInt, 2000)
-  .option('--token <token>', 'the access token it accepts', DEMO_TOKEN)
+  .option('--token <token>', 'the access token it accepts', 'demo-token') // DEMO_TOKEN of demo-command.ts, not imported: that loads the fake
   .option('--public-url <url>', 'base URL put in download_url (when clients reach it by another name)')
   .option('--fail-rate <fraction>', 'this fraction (0-1] of requests answers --fail-status', asFraction)
   .option('--fail-status <code>', 'status of the --fail-rate failures', asErrorStatus, 500)
@@ -205,7 +206,7 @@ program
   .option('--download-404 <n>', 'the next n export downloads answer 404', asInt)
   .option('--echo-token', 'injected failures echo the Authorization header in the reason phrase and body')
   .option('--faults <file.json>', 'more failure rules: a JSON array of {method?, path, status, count?, rate?, echoToken?}')
-  .action((opts: Parameters<typeof fakeIntercomCommand>[0]) => fakeIntercomCommand(opts));
+  .action(async (opts: Parameters<typeof fakeIntercomCommand>[0]) => (await import('./demo-command.js')).fakeIntercomCommand(opts));
 
 program.addOption(new Option('--no-color').hideHelp());
 
