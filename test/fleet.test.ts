@@ -76,9 +76,11 @@ describe('the reconciler', () => {
   it('with only a worker process running, queues again windows whose job was removed from Redis or whose process died mid-load', async () => {
     const plan = await planReportExports(env.ctx, conversation(2));
     const [lostJob, diedMidLoad] = plan.windows as [ledger.WindowKey, ledger.WindowKey];
-    // Window 1: its job vanished from Redis (a flush, a stalled job failed and removed).
+    // Window 1: dispatched (it holds a job), and its job vanished from Redis (a flush, a stalled job
+    // failed and removed, or its dispatcher died between claiming it and adding the job).
     // Window 2: its export finished at Intercom and its worker died while loading; the job is gone too.
     for (const key of plan.windows) await env.ctx.queues.reports.remove(ledger.windowJobId(key));
+    expect(await ledger.claimQueuedWindows(env.ctx.pool, 2)).toHaveLength(2);
     const row = (await ledger.getWindow(env.ctx.pool, diedMidLoad))!;
     const job = await env.ctx.intercom.enqueueExport({
       datasetId: 'conversation',

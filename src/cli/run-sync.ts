@@ -51,7 +51,7 @@ export async function runSync(
   signal?: AbortSignal,
 ): Promise<SyncSummary> {
   await migrate(ctx.pool, ctx.config.pgSchema);
-  const me = await connectIntercom(ctx);
+  const { workspace: me } = await connectIntercom(ctx);
   say(`Workspace ${me.workspaceId} (${me.workspaceName}, region ${me.region}); schema "${ctx.config.pgSchema}".`);
   const jobs = await queueEntitySyncs(ctx, request.entities, request.allowMassDelete ? { allowMassDelete: true } : {});
   const plan = request.reports ? await planReportExports(ctx, request.reports) : null;
@@ -66,7 +66,7 @@ export async function runSync(
   const workers = startWorkers(ctx);
   try {
     const [reports, entities] = await Promise.all([
-      plan ? waitForWindows(ctx, plan.windows, { onProgress: (p) => say(formatProgress(p)), ...(signal ? { signal } : {}) }) : null,
+      plan ? waitForWindows(ctx, plan, { onProgress: (p) => say(formatProgress(p)), ...(signal ? { signal } : {}) }) : null,
       Promise.all(jobs.map((j) => waitForEntityJob(ctx, j.stream, j.jobId, say, signal))),
     ]);
     return { reports, entities };

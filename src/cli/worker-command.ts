@@ -12,7 +12,7 @@ import { EXIT_OK, onShutdownSignal } from './command-runner.js';
 export async function workerCommand(ctx: AppContext): Promise<number> {
   const { stopped } = onShutdownSignal();
   await migrate(ctx.pool, ctx.config.pgSchema);
-  const me = await connectIntercom(ctx);
+  const { workspace: me } = await connectIntercom(ctx);
   const schedules = await syncSchedules(ctx);
   const workers = startWorkers(ctx);
   ctx.log.info(

@@ -1,6 +1,7 @@
 import { Worker } from 'bullmq';
 import type { AppContext, QueueName } from '../context.js';
 import { QUEUE_NAMES } from '../context.js';
+import { startDispatchTicker } from './dispatch-tick.js';
 import { JOB_DEFINITIONS } from './index.js';
 
 /** See the `limiter` option below: far more jobs than a worker starts in a second, but below BullMQ's "paused" value. */
@@ -53,9 +54,12 @@ export function startWorkers(ctx: AppContext, queues: QueueName[] = Object.value
     worker.on('error', (err) => ctx.log.error({ queue: queueName, err: err.message }, 'worker error'));
     return worker;
   });
+  // A process that runs export windows also starts them into free export slots (dispatch-tick.ts).
+  const ticker = queues.includes(QUEUE_NAMES.reports) ? startDispatchTicker(ctx) : null;
   return {
     workers,
     async close(timeoutMs = 30_000) {
+      ticker?.stop();
       let timer: NodeJS.Timeout | undefined;
       // close() first: a job that ends now must not make its worker fetch the next one.
       const graceful = Promise.all(workers.map((w) => w.close()));

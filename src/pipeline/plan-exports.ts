@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { AppContext } from '../context.js';
 import { FatalError } from '../errors.js';
-import { exportWindowJob, exportWindowJobOptions, exportWindowPayload } from '../jobs/export-window.js';
 import { columnsForRequest, requestIdOf, syncCatalogue, type ReportDataset } from '../sinks/report-catalogue.js';
 import * as ledger from './export-ledger.js';
 import { retryTransient } from './retry-transient.js';
@@ -21,7 +20,11 @@ export interface PlanRequest {
 }
 
 export interface Plan {
+  /** Tags the ledger rows this plan reset (their progress is counted by it; see wait-for-windows.ts). */
+  planId: string;
   windows: ledger.WindowKey[];
+  /** Windows of `windows` another plan had started and this one left running as they were. */
+  inFlight: ledger.WindowKey[];
   /** Windows left alone because they were loaded (onlyMissing). */
   skipped: number;
   warnings: string[];
@@ -37,8 +40,9 @@ export async function refreshCatalogue(ctx: AppContext): Promise<ReportDataset[]
 }
 
 /**
- * Decides the windows to export, records them in the ledger and queues one job per window.
- * Running it twice queues nothing twice: job ids are deterministic and in-flight windows are kept.
+ * Decides the windows to export and records them in the ledger, where they wait (`queued`) for the
+ * dispatcher (dispatch-windows.ts) to start them into free export slots, in plan_order. Running it
+ * twice queues nothing twice: in-flight windows are kept as they are.
  */
 export async function planReportExports(ctx: AppContext, req: PlanRequest): Promise<Plan> {
   const now = req.now ?? Date.now();
@@ -50,6 +54,8 @@ export async function planReportExports(ctx: AppContext, req: PlanRequest): Prom
   const warnings: string[] = [];
   const windows: ledger.WindowKey[] = [];
   const widened: string[] = [];
+  const inFlight: ledger.WindowKey[] = [];
+  const planId = randomUUID();
   let skipped = 0;
 
   for (const ds of datasets) {
@@ -71,14 +77,14 @@ export async function planReportExports(ctx: AppContext, req: PlanRequest): Prom
     if (planned.length === 0) continue;
     const requestIds = attributesToRequest(ds, cfg.attributeOverrides[ds.datasetId]);
     const hash = createHash('sha256').update(requestIds.join('\n')).digest('hex').slice(0, 16);
-    const rows = await ledger.planWindows(ctx.pool, ds.datasetId, planned, requestIds, hash, req.onlyMissing ?? false);
+    const rows = await ledger.planWindows(ctx.pool, ds.datasetId, planned, requestIds, hash, req.onlyMissing ?? false, { planId });
     const toRun = rows.filter((r) => r.status !== 'loaded');
     skipped += rows.length - toRun.length;
-    await queueWindowJobs(ctx, toRun);
     windows.push(...toRun.map((r) => ({ datasetId: r.datasetId, window: r.window })));
+    inFlight.push(...toRun.filter((r) => r.planId !== planId).map((r) => ({ datasetId: r.datasetId, window: r.window })));
   }
   for (const w of warnings) ctx.log.warn(w);
-  return { windows, skipped, warnings, widened, datasets };
+  return { planId, windows, inFlight, skipped, warnings, widened, datasets };
 }
 
 /** Widening steps at most; each step takes in the loaded windows sticking out of the range so far. */
@@ -99,18 +105,6 @@ async function widenToLoadedWindows(ctx: AppContext, datasetId: string, range: T
     current = { start: Math.min(current.start, next.start), end: Math.max(current.end, next.end) };
   }
   return current;
-}
-
-/** Adds the windows' jobs; a job already in Redis is left as it is (same id). Also used to heal. */
-export async function queueWindowJobs(ctx: AppContext, keys: ledger.WindowKey[]): Promise<void> {
-  const opts = exportWindowJobOptions(ctx.config.worker.attempts);
-  for (let i = 0; i < keys.length; i += 500) {
-    await ctx.queues.reports.addBulk(
-      keys
-        .slice(i, i + 500)
-        .map((k) => ({ name: exportWindowJob.name, data: exportWindowPayload(k), opts: { ...opts, jobId: ledger.windowJobId(k) } })),
-    );
-  }
 }
 
 function selectDatasets(all: ReportDataset[], requested: string[] | undefined, include: string[], exclude: string[]): ReportDataset[] {

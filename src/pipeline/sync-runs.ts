@@ -128,7 +128,7 @@ export async function withStreamRun(
   signal: AbortSignal | undefined,
   body: (run: StreamRun) => Promise<SyncRunResult>,
 ): Promise<SyncRunResult> {
-  const me = await connectIntercom(ctx);
+  const { workspace: me } = await connectIntercom(ctx);
   const lock = new RedisLock(ctx.redis, `${ctx.config.queuePrefix}:${stream}-sync:${me.workspaceId}`);
   if (!(await lock.acquire())) throw new NotReadyError(`another process is syncing ${stream}`, 5_000);
   const runId = newRunId(stream);
