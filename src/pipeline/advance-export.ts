@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connectIntercom, currentSession, type AppContext, type IntercomSession } from '../context.js';
 import { FatalError, NotFoundError, NotReadyError, RateLimitedError } from '../errors.js';
 import { IntercomClient } from '../intercom/index.js';
@@ -12,6 +13,8 @@ import { settleWindowZone, zoneToRead, type ZoneSettings } from './timestamp-zon
 
 export type AdvanceResult = { outcome: 'loaded'; rows: number } | { outcome: 'skipped'; reason: string };
 
+/** Longest first-poll wait spent inside the job run (longer ones sleep in the delayed set). */
+const MAX_IN_RUN_WAIT_MS = 2_000;
 /** Sleep of a job whose Intercom export runs but whose slot lease was lost and all slots are taken. */
 const SLOT_WAIT_MS = 30_000;
 /** Longest pause before exporting a window again after a failed, lost or expired export. */
@@ -61,13 +64,10 @@ async function advance(
   const release = () => releaseAndDispatch(ctx, session, holder, launcher);
   const log = ctx.log.child({ dataset: key.datasetId, window: formatWindow(key.window) });
 
-  const row = await ledger.startAttempt(ctx.pool, key);
+  let row = await ledger.startAttempt(ctx.pool, key);
   if (!row) throw new FatalError(`Window ${describeWindow(key)} is not in the export ledger; plan it with backfill or sync.`);
   if (row.status === 'loaded' || row.status === 'failed') return { outcome: 'skipped', reason: `already ${row.status}` };
-
-  const dataset = await loadReportDataset(ctx.pool, key.datasetId);
-  if (!dataset) throw new FatalError(`Dataset ${key.datasetId} is not in the catalogue; run \`intercom-etl datasets\` first.`);
-  const columns = columnsForRequest(dataset, row.attributeIds);
+  let slotFresh = false; // taken or renewed in this run: no renewal needed before the first poll
 
   if (!row.intercomJobId) {
     // The dispatcher took this slot before starting the job (this renews it). No slot: the lease ran
@@ -76,6 +76,7 @@ async function advance(
       await ledger.returnToLedger(ctx.pool, [key]);
       return { outcome: 'skipped', reason: 'no free export slot; waits in the ledger for the dispatcher' };
     }
+    slotFresh = true;
     let job: ExportJob;
     try {
       job = await ctx.intercom.enqueueExport(
@@ -102,15 +103,18 @@ async function advance(
     log.info({ intercomJobId: job.jobIdentifier }, 'export enqueued');
     // Intercom needs time: look at the status when it is likely done (learned), not in the same instant.
     const expected = await expectedExportMs(ctx, key.datasetId, key.window.end - key.window.start);
-    throw new NotReadyError(
-      `export ${job.jobIdentifier} enqueued`,
-      expected === null ? jitter(cfg.pollIntervalMs) : nextPollDelay(0, expected, cfg.pollIntervalMs),
-    );
+    const firstPollMs = expected === null ? jitter(cfg.pollIntervalMs) : nextPollDelay(0, expected, cfg.pollIntervalMs);
+    // A long export sleeps in BullMQ's delayed set; a short one is waited for here, once, so that
+    // a quick export costs one job run instead of two (the worker is held for at most this long).
+    if (firstPollMs > MAX_IN_RUN_WAIT_MS) throw new NotReadyError(`export ${job.jobIdentifier} enqueued`, firstPollMs);
+    const enqueuedAt = new Date();
+    await sleep(firstPollMs, undefined, signal ? { signal } : {});
+    row = { ...row, status: 'exporting', intercomJobId: job.jobIdentifier, intercomStatus: job.status, enqueuedAt };
   }
 
-  const intercomJobId: string = row.intercomJobId;
+  const intercomJobId: string = row.intercomJobId!;
   // A `loading` window's job already finished at Intercom (a load was cut short): no slot needed.
-  if (row.status !== 'loading' && !(await slots.renew(holder))) {
+  if (row.status !== 'loading' && !slotFresh && !(await slots.renew(holder))) {
     // The lease ran out (this window was away longer than it lasts) and the slot may be someone
     // else's now: get one again before talking to Intercom (its export runs: it cannot go back to the ledger).
     if (!(await slots.acquire(holder)))
@@ -147,6 +151,10 @@ async function advance(
   if (phase === 'failed') return exportAgainOrGiveUp(ctx, key, `Intercom export job ${intercomJobId} ended ${status.status}`);
 
   await ledger.recordIntercomStatus(ctx.pool, key, status.status, 'loading');
+  // Read only for the load: the enqueue and the polls need nothing from the catalogue.
+  const dataset = await loadReportDataset(ctx.pool, key.datasetId);
+  if (!dataset) throw new FatalError(`Dataset ${key.datasetId} is not in the catalogue; run \`intercom-etl datasets\` first.`);
+  const columns = columnsForRequest(dataset, row.attributeIds);
   const started = Date.now();
   const zones: ZoneSettings = { configured: cfg.timestampTimezone, workspaceZone: me.timezone };
   let compressedBytes: () => number = () => 0;
