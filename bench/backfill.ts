@@ -7,6 +7,7 @@
  * (from the fake's job timeline), and peak RSS. See bench/README.md.
  *
  *   npm run bench:backfill -- [--days 30] [--datasets 7] [--latency 200 | --latency 10000-60000] [--rows-per-day 20]
+ *                             [--window 1d] [--concurrency 4]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -33,6 +34,8 @@ const { values: args } = parseArgs({
     datasets: { type: 'string', default: '7' },
     latency: { type: 'string', default: '200' },
     'rows-per-day': { type: 'string', default: '20' },
+    window: { type: 'string', default: '1d' },
+    concurrency: { type: 'string', default: '4' },
   },
 });
 const days = Number(args.days);
@@ -82,7 +85,8 @@ async function main(): Promise<void> {
       PG_SCHEMA: SCHEMA,
       ETL_QUEUE_PREFIX: 'bench',
       ETL_POLL_INTERVAL_MS: '250',
-      ETL_WINDOW: '1d',
+      ETL_WINDOW: String(args.window),
+      ETL_CONCURRENCY: String(args.concurrency),
       LOG_LEVEL: 'warn',
       BENCH_USAGE_FILE: usageFile,
     };
@@ -125,7 +129,7 @@ async function main(): Promise<void> {
     }
     const per = (n: number) => (n / windows).toFixed(2);
     const lines = [
-      `backfill bench: ${datasets.length} datasets × ${days} days = ${windows} windows (${ledger.rows[0]!.loaded} loaded), export latency ${latency} ms, ${rowsPerDay} rows/day`,
+      `backfill bench: ${datasets.length} datasets × ${days} days in ${String(args.window)} windows = ${windows} windows (${ledger.rows[0]!.loaded} loaded), export latency ${latency} ms, ${rowsPerDay} rows/day`,
       `makespan                    ${(makespanMs / 1000).toFixed(1)} s`,
       `slots busy (${SLOTS} unfinished)  ${(100 * fullSlotShare(stats.exportJobs, started, started + makespanMs)).toFixed(1)} % of the makespan`,
       `peak RSS                    ${(usage.maxRssKb / 1024).toFixed(0)} MB`,
