@@ -7,7 +7,7 @@
  * (from the fake's job timeline), and peak RSS. See bench/README.md.
  *
  *   npm run bench:backfill -- [--days 30] [--datasets 7] [--latency 200 | --latency 10000-60000] [--rows-per-day 20]
- *                             [--window 1d] [--concurrency 4]
+ *                             [--window 1d] [--concurrency 4] [--poll-interval ms (default: the product's)]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -22,7 +22,8 @@ import { createPool } from '../src/db/pool.js';
 import { FakeIntercom } from '../src/fake-intercom/index.js';
 
 const PG_ADMIN_URL = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const DATABASE = 'bench_backfill';
+// A database per label: pg_stat_database counts per database, so two runs at once need two.
+const DATABASE = `bench_backfill_${(process.env.BENCH_LABEL ?? 'main').replace(/\W/g, '_')}`;
 const SCHEMA = 'bench';
 const TOKEN = 'bench-token';
 const DAY_MS = 86_400_000;
@@ -36,6 +37,7 @@ const { values: args } = parseArgs({
     'rows-per-day': { type: 'string', default: '20' },
     window: { type: 'string', default: '1d' },
     concurrency: { type: 'string', default: '4' },
+    'poll-interval': { type: 'string' },
   },
 });
 const days = Number(args.days);
@@ -84,7 +86,7 @@ async function main(): Promise<void> {
       REDIS_URL: `redis://127.0.0.1:${port}`,
       PG_SCHEMA: SCHEMA,
       ETL_QUEUE_PREFIX: 'bench',
-      ETL_POLL_INTERVAL_MS: '250',
+      ...(args['poll-interval'] ? { ETL_POLL_INTERVAL_MS: String(args['poll-interval']) } : {}),
       ETL_WINDOW: String(args.window),
       ETL_CONCURRENCY: String(args.concurrency),
       LOG_LEVEL: 'warn',

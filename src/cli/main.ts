@@ -4,7 +4,6 @@ import { migrate } from '../db/migrate.js';
 import { DAY_MS, parseDay, parseDuration } from '../pipeline/time-windows.js';
 import { checkCommand } from './check-command.js';
 import { EXIT_FAILED, EXIT_OK, onShutdownSignal, runCommand } from './command-runner.js';
-import { demoCommand, fakeIntercomCommand, DEMO_TOKEN } from './demo-command.js';
 import { datasetsCommand, statusCommand } from './info-commands.js';
 import { formatSummary } from './format.js';
 import { runReports } from './run-reports.js';
@@ -124,7 +123,8 @@ program
   .description('run the whole pipeline against a fake Intercom started in-process, into schema intercom_demo')
   .option('--days <n>', 'days to backfill', asInt, 7)
   .option('--schema <name>', 'schema to load into', 'intercom_demo')
-  .action((opts: { days: number; schema: string }) => demoCommand(opts));
+  // Loaded here, not at the top: only demo and fake-intercom need the fake (src/fake-intercom).
+  .action(async (opts: { days: number; schema: string }) => (await import('./demo-command.js')).demoCommand(opts));
 
 program
   .command('fake-intercom')
@@ -132,9 +132,11 @@ program
   .option('--port <n>', 'port', asInt, 8787)
   .option('--host <addr>', 'address to listen on', '127.0.0.1')
   .option('--latency <ms>', 'time an export job takes', asInt, 2000)
-  .option('--token <token>', 'the access token it accepts', DEMO_TOKEN)
+  .option('--token <token>', 'the access token it accepts', 'demo-token')
   .option('--public-url <url>', 'base URL put in download_url (when clients reach it by another name)')
-  .action((opts: { port: number; host: string; latency: number; token: string; publicUrl?: string }) => fakeIntercomCommand(opts));
+  .action(async (opts: { port: number; host: string; latency: number; token: string; publicUrl?: string }) =>
+    (await import('./demo-command.js')).fakeIntercomCommand(opts),
+  );
 
 program.addOption(new Option('--no-color').hideHelp());
 

@@ -7,13 +7,9 @@ import * as ledger from '../pipeline/export-ledger.js';
 import type { JobDefinition } from './job-definition.js';
 import { runJob } from './job-outcome.js';
 
-/** Payload: the window's ledger key only. No secrets, no state: the ledger holds the state. */
-export interface ExportWindowPayload {
-  datasetId: string;
-  /** ISO timestamps of the half-open window. */
-  windowStart: string;
-  windowEnd: string;
-}
+import type { ExportWindowPayload } from './job-payloads.js';
+
+export type { ExportWindowPayload };
 
 export function exportWindowPayload(key: ledger.WindowKey): ExportWindowPayload {
   return {

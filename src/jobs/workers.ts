@@ -24,7 +24,9 @@ export interface WorkerSet {
  */
 export function startWorkers(ctx: AppContext, queues: QueueName[] = Object.values(QUEUE_NAMES)): WorkerSet {
   const workers = queues.map((queueName) => {
-    const definitions = new Map(JOB_DEFINITIONS.filter((d) => d.queue === queueName).map((d) => [d.name, d]));
+    const definitions = new Map<string, (typeof JOB_DEFINITIONS)[number]>(
+      JOB_DEFINITIONS.filter((d) => d.queue === queueName).map((d) => [d.name, d]),
+    );
     const worker = new Worker(
       queueName,
       // Three parameters: BullMQ passes a cancellation signal only to processors that declare it.

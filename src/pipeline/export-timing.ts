@@ -5,6 +5,8 @@ import * as ledger from './export-ledger.js';
 const MAX_POLL_DELAY_MS = 60_000;
 /** A dataset's learned durations are read from the ledger again after this long (per process). */
 const REFRESH_MS = 30_000;
+/** …and this soon while it has no history yet (its first exports are finishing). */
+const REFRESH_EMPTY_MS = 2_000;
 /** Shortest step between polls once an export runs past its expected finish. */
 const MIN_STEP_MS = 250;
 
@@ -20,35 +22,34 @@ const cache = new WeakMap<AppContext, Map<string, Learned>>();
 /**
  * How long an export of `window` of `datasetId` will likely take at Intercom, ms; null without
  * history. Learned from the ledger (enqueued_at → exported_at of the dataset's recent loaded
- * windows), scaled by window length. The low quartile, not the mean: `exported_at` is when we saw
- * the export finished, so every sample is late by up to one poll step.
+ * windows), scaled by window length. The shortest, not the mean: `exported_at` is when we saw the
+ * export finished, so every sample is the true duration plus up to one poll step of lateness.
  */
 export async function expectedExportMs(ctx: AppContext, datasetId: string, windowMs: number): Promise<number | null> {
   let perDataset = cache.get(ctx);
   if (!perDataset) cache.set(ctx, (perDataset = new Map()));
   let learned = perDataset.get(datasetId);
-  if (!learned || Date.now() - learned.readAt > REFRESH_MS) {
+  if (!learned || Date.now() - learned.readAt > (learned.perWindowMs.length === 0 ? REFRESH_EMPTY_MS : REFRESH_MS)) {
     const samples = await ledger.recentExportDurations(ctx.pool, datasetId);
     learned = { readAt: Date.now(), perWindowMs: samples.map((s) => s.ms / s.windowMs).sort((a, b) => a - b) };
     perDataset.set(datasetId, learned);
   }
   if (learned.perWindowMs.length === 0) return null;
-  const q = learned.perWindowMs[Math.floor((learned.perWindowMs.length - 1) / 4)]!;
-  return q * windowMs;
+  return learned.perWindowMs[0]! * windowMs;
 }
 
 /**
  * When to look at an export again, `runningForMs` after its enqueue. Without history: at the poll
- * interval, then a quarter of the time waited so far (capped at 60 s). With an expected duration:
+ * interval, then half the time waited so far (capped at 60 s). With an expected duration:
  * at that time, then in short steps growing by half each poll — the sooner a finished export is
  * seen, the sooner its slot starts the next window, and few polls are spent before it.
  */
 export function nextPollDelay(runningForMs: number, expectedMs: number | null, baseMs: number): number {
-  if (expectedMs === null) return jitter(Math.min(MAX_POLL_DELAY_MS, Math.max(baseMs, runningForMs / 4)));
+  if (expectedMs === null) return jitter(Math.min(MAX_POLL_DELAY_MS, Math.max(baseMs, runningForMs / 2)));
   if (runningForMs < expectedMs) return Math.max(MIN_STEP_MS, Math.round(expectedMs - runningForMs));
-  // Past the expectation: steps of 10 % of it, growing by half with every step already taken.
+  // Past the expectation: steps of 4 % of it, growing with the time already past it.
   const late = runningForMs - expectedMs;
-  const step = Math.max(MIN_STEP_MS, expectedMs * 0.1 + late * 0.5);
+  const step = Math.max(MIN_STEP_MS, expectedMs * 0.04 + late * 0.5);
   return Math.round(Math.min(MAX_POLL_DELAY_MS, step));
 }
 
