@@ -261,14 +261,14 @@ export async function releaseFinishedOrphans(ctx: AppContext, launcher: WindowLa
 
 /** Frees our export slot and starts the next waiting window(s) in it at once. */
 async function releaseAndDispatch(ctx: AppContext, session: IntercomSession, holder: string, launcher: WindowLauncher): Promise<void> {
-  await session.slots.release(holder);
-  await dispatchQuietly(ctx, session, launcher);
+  const free = await session.slots.releaseCountingFree(holder);
+  await dispatchQuietly(ctx, session, launcher, free);
 }
 
 /** A dispatch that fails (Redis or Postgres away) only delays the next windows: the tick starts them. */
-async function dispatchQuietly(ctx: AppContext, session: IntercomSession, launcher: WindowLauncher): Promise<void> {
+async function dispatchQuietly(ctx: AppContext, session: IntercomSession, launcher: WindowLauncher, free?: number): Promise<void> {
   try {
-    await dispatchWindows(ctx, session, launcher);
+    await dispatchWindows(ctx, session, launcher, free);
   } catch (err) {
     ctx.log.warn({ err: (err as Error).message }, 'could not dispatch the next windows; the dispatcher tick will');
   }

@@ -28,11 +28,17 @@ const MAX_ROUNDS = 3;
  * A process that dies after claiming leaves its windows `dispatched` without a job: the reconciler
  * gives them one, and their slot lease lets them keep the slot meanwhile (or expires).
  */
-export async function dispatchWindows(ctx: AppContext, session: IntercomSession, launcher: WindowLauncher): Promise<number> {
+export async function dispatchWindows(
+  ctx: AppContext,
+  session: IntercomSession,
+  launcher: WindowLauncher,
+  /** Free slots, when the caller just learned it (a release): saves asking Redis again. */
+  knownFree?: number,
+): Promise<number> {
   const { slots } = session;
   let started = 0;
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const free = await slots.free();
+    const free = round === 0 && knownFree !== undefined ? knownFree : await slots.free();
     if (free === 0) break;
     const claimed = await ledger.claimQueuedWindows(ctx.pool, free);
     if (claimed.length === 0) break;

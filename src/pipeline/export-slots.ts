@@ -89,6 +89,12 @@ if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
 end
 return {}`;
 
+/** Frees a slot and returns how many are free now, for the dispatch that follows every release. */
+const RELEASE_COUNT = `
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[2]))
+return tonumber(ARGV[3]) - redis.call('ZCARD', KEYS[1])`;
+
 const ORPHAN_PREFIX = 'orphan|';
 /** Waiters re-register every time they wake; a list nobody touched for this long is abandoned. */
 const WAITERS_TTL_MS = 3_600_000;
@@ -154,6 +160,12 @@ export class ExportSlots {
   async release(holder: string, wake = 3): Promise<string[]> {
     const popped = (await this.redis.eval(RELEASE, 2, this.key, this.waitersKey, holder, String(wake))) as string[];
     return popped.filter((_, i) => i % 2 === 0);
+  }
+
+  /** Frees the slot (a no-op when not held) and returns how many slots are free now. */
+  async releaseCountingFree(holder: string): Promise<number> {
+    const res = (await this.redis.eval(RELEASE_COUNT, 1, this.key, holder, String(Date.now()), String(this.max))) as number;
+    return Math.max(0, res);
   }
 
   /**
