@@ -7,7 +7,7 @@
  * (from the fake's job timeline), and peak RSS. See bench/README.md.
  *
  *   npm run bench:backfill -- [--days 30] [--datasets 7] [--latency 200 | --latency 10000-60000] [--rows-per-day 20]
- *                             [--window 1d] [--concurrency 4] [--poll-interval ms (default: the product's)]
+ *                             [--window 1d] [--concurrency n (default: the product's)] [--poll-interval ms (default: the product's)]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -36,7 +36,7 @@ const { values: args } = parseArgs({
     latency: { type: 'string', default: '200' },
     'rows-per-day': { type: 'string', default: '20' },
     window: { type: 'string', default: '1d' },
-    concurrency: { type: 'string', default: '4' },
+    concurrency: { type: 'string' },
     'poll-interval': { type: 'string' },
   },
 });
@@ -88,7 +88,7 @@ async function main(): Promise<void> {
       ETL_QUEUE_PREFIX: 'bench',
       ...(args['poll-interval'] ? { ETL_POLL_INTERVAL_MS: String(args['poll-interval']) } : {}),
       ETL_WINDOW: String(args.window),
-      ETL_CONCURRENCY: String(args.concurrency),
+      ...(args.concurrency ? { ETL_CONCURRENCY: String(args.concurrency) } : {}),
       LOG_LEVEL: 'warn',
       BENCH_USAGE_FILE: usageFile,
     };
