@@ -85,10 +85,7 @@ export interface Config {
     enabled: boolean;
   };
   worker: {
-    /**
-     * Jobs a worker process runs at once. Default 8: above the 5 export slots, so that short exports
-     * (waited for within their job run) keep every slot busy while other windows load.
-     */
+    /** Jobs a worker process runs at once. Default 4. */
     concurrency: number;
     /** Attempts of a job failing with retriable errors. Default 5. */
     attempts: number;
@@ -271,7 +268,7 @@ export function loadConfig(env: Env = process.env, overrides: Env = {}): Config 
       enabled: !['0', 'false', 'no', 'off'].includes(str('ETL_SCHEDULE_ENABLED', 'true').toLowerCase()),
     },
     worker: {
-      concurrency: int('ETL_CONCURRENCY', 8, 1, 100),
+      concurrency: int('ETL_CONCURRENCY', 4, 1, 100),
       attempts: int('ETL_JOB_ATTEMPTS', 5, 1, 100),
       lockDurationMs: int('ETL_LOCK_DURATION_MS', 30_000, 1000),
       reconcileIntervalMs: int('ETL_RECONCILE_INTERVAL_MS', 120_000, 1000),
