@@ -3,16 +3,19 @@ import { describeError } from '../errors.js';
 import { dispatchWindows } from '../pipeline/dispatch-windows.js';
 import { windowLauncher } from './export-window.js';
 
-/** Tick while windows wait or slots are busy; slower once the ledger has nothing waiting. */
-const BUSY_TICK_MS = 1_000;
-const IDLE_TICK_MS = 5_000;
+/**
+ * A backstop, so not often: the job that frees a slot dispatches at once. Sooner again right
+ * after a tick that started windows (a plan just queued by another process may have more).
+ */
+const TICK_MS = 5_000;
+const AFTER_START_MS = 1_000;
 
 export interface DispatchTicker {
   stop(): void;
 }
 
 /**
- * Each worker process's backstop dispatcher: every second (5 s when idle) it starts waiting
+ * Each worker process's backstop dispatcher: every 5 s (at start-up at once) it starts waiting
  * windows into free export slots. Slots are normally refilled at once by the job that frees one;
  * the tick starts a plan queued by another process (backfill, nightly run), windows whose
  * dispatcher died between claim and start, and slots freed by another installation or by a lease
@@ -24,11 +27,11 @@ export function startDispatchTicker(ctx: AppContext): DispatchTicker {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const tick = async (): Promise<void> => {
-    let next = IDLE_TICK_MS;
+    let next = TICK_MS;
     try {
       const session = await connectIntercom(ctx);
-      const started = await dispatchWindows(ctx, session, launcher);
-      if (started > 0 || (await session.slots.free()) === 0) next = BUSY_TICK_MS;
+      const free = await session.slots.free();
+      if (free > 0 && (await dispatchWindows(ctx, session, launcher, free)) > 0) next = AFTER_START_MS;
     } catch (err) {
       ctx.log.warn({ err: describeError(err) }, 'dispatcher tick failed; trying again');
     }
