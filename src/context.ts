@@ -26,9 +26,6 @@ export interface AppContext {
   redis: Redis;
   intercom: IntercomClient;
   queues: Record<keyof typeof QUEUE_NAMES, Queue>;
-  /** The token's workspace, from `GET /me`; set by `connectIntercom()`. */
-  workspace: Me | null;
-  slots: ExportSlots | null;
   close(): Promise<void>;
 }
 
@@ -85,8 +82,6 @@ export function createContext(config: Config, options: ContextOptions = {}): App
       return (intercom ??= makeIntercom());
     },
     queues,
-    workspace: null,
-    slots: null,
     async close() {
       await Promise.allSettled(Object.values(queues).map((q) => q.close()));
       await Promise.allSettled([pool.end(), redis.quit()]);
@@ -95,20 +90,43 @@ export function createContext(config: Config, options: ContextOptions = {}): App
   return ctx;
 }
 
+/** What talking to Intercom needs beyond the context: the token's workspace and its export slots. */
+export interface IntercomSession {
+  workspace: Me;
+  /** Keyed by the workspace only: every installation on this workspace shares Intercom's 5 slots. */
+  slots: ExportSlots;
+}
+
+/** One session per context, remembered beside it (the context itself is never changed). */
+const sessions = new WeakMap<AppContext, Promise<IntercomSession>>();
+
 /**
  * Checks the token once (`GET /me`) and learns the workspace. An invalid token fails here, at once,
- * with Intercom's message — never after a round of retries.
+ * with Intercom's message — never after a round of retries. Later calls return the same session.
  */
-export async function connectIntercom(ctx: AppContext): Promise<Me> {
-  if (ctx.workspace) return ctx.workspace;
-  const me = await retryTransient(() => ctx.intercom.me());
-  ctx.workspace = me;
-  // Keyed by the workspace only: every installation on this workspace shares Intercom's 5 slots.
-  ctx.slots = new ExportSlots(
+export function connectIntercom(ctx: AppContext): Promise<IntercomSession> {
+  let session = sessions.get(ctx);
+  if (!session) {
+    session = openSession(ctx);
+    sessions.set(ctx, session);
+    session.catch(() => sessions.delete(ctx)); // a failed check is tried again next time
+  }
+  return session;
+}
+
+/** The session if `connectIntercom` succeeded already; null otherwise (no request made). */
+export async function currentSession(ctx: AppContext): Promise<IntercomSession | null> {
+  const session = sessions.get(ctx);
+  return session ? session.catch(() => null) : null;
+}
+
+async function openSession(ctx: AppContext): Promise<IntercomSession> {
+  const workspace = await retryTransient(() => ctx.intercom.me());
+  const slots = new ExportSlots(
     ctx.redis,
-    me.workspaceId,
+    workspace.workspaceId,
     ctx.config.reports.maxUnfinishedExports,
     `${ctx.config.queuePrefix}/${ctx.config.pgSchema}`,
   );
-  return me;
+  return { workspace, slots };
 }

@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { connectIntercom } from '../src/context.js';
 import { reconcileWindows } from '../src/jobs/reconcile-windows.js';
 import { startWorkers } from '../src/jobs/workers.js';
-import { windowJobId } from '../src/pipeline/export-ledger.js';
+import { getWindow, windowJobId } from '../src/pipeline/export-ledger.js';
 import { planReportExports } from '../src/pipeline/plan-exports.js';
 import { compactIso } from '../src/pipeline/time-windows.js';
 import { waitForWindows } from '../src/pipeline/wait-for-windows.js';
@@ -41,36 +41,42 @@ describe('export slots', () => {
     const other = env.newContext({ ETL_QUEUE_PREFIX: `${env.queuePrefix}-other`, PG_SCHEMA: `${env.schema}_other` });
     await connectIntercom(env.ctx);
     await connectIntercom(other);
-    expect(other.slots!.key).toBe(env.ctx.slots!.key);
-    expect(env.ctx.slots!.key).not.toContain(env.queuePrefix);
-    for (let i = 0; i < 3; i++) expect(await env.ctx.slots!.acquire(`mine-${i}`)).toBe(true);
-    for (let i = 0; i < 2; i++) expect(await other.slots!.acquire(`theirs-${i}`)).toBe(true);
-    expect(await other.slots!.acquire('theirs-2')).toBe(false);
-    expect(await env.ctx.slots!.acquire('mine-3')).toBe(false);
+    expect((await connectIntercom(other)).slots.key).toBe((await connectIntercom(env.ctx)).slots.key);
+    expect((await connectIntercom(env.ctx)).slots.key).not.toContain(env.queuePrefix);
+    for (let i = 0; i < 3; i++) expect(await (await connectIntercom(env.ctx)).slots.acquire(`mine-${i}`)).toBe(true);
+    for (let i = 0; i < 2; i++) expect(await (await connectIntercom(other)).slots.acquire(`theirs-${i}`)).toBe(true);
+    expect(await (await connectIntercom(other)).slots.acquire('theirs-2')).toBe(false);
+    expect(await (await connectIntercom(env.ctx)).slots.acquire('mine-3')).toBe(false);
   });
 
-  it('a window whose lease was lost does not poll without a slot: it waits for one, then finishes', async () => {
+  it('a window whose lease was lost does not poll without a slot: it sleeps until one frees, then finishes', async () => {
     env.fake.setExportLatency(3000);
     await connectIntercom(env.ctx);
-    const slots = env.ctx.slots!;
+    const slots = (await connectIntercom(env.ctx)).slots;
     const plan = await planReportExports(env.ctx, oneWindow);
     const key = plan.windows[0]!;
     const workers = startWorkers(env.ctx, ['reports']);
     try {
-      await waitFor(async () => (await slots.taken()).includes(slots.holderOf(key)), 20_000, 'the window to take a slot');
+      await waitFor(async () => Boolean((await getWindow(env.ctx.pool, key))?.intercomJobId), 20_000, 'the window to enqueue its export');
       // The lease ran out while the worker was away, and five others took the slots.
       await env.ctx.redis.zrem(slots.key, slots.holderOf(key));
       const far = Date.now() + 3_600_000;
       for (let i = 0; i < 5; i++) await env.ctx.redis.zadd(slots.key, far, `someone-else-${i}`);
       const polls = env.fake.stats().statusCalls;
-      await waitFor(async () => (await slots.waiters()).includes(windowJobId(key)), 20_000, 'the window to wait for a slot');
+      // It sleeps (its export runs at Intercom, so it cannot go back to the ledger) for the slot wait.
+      await waitFor(
+        async () => {
+          // BullMQ scores a delayed job by its due time in ms times 4096 (plus a counter).
+          const score = await env.ctx.redis.zscore(env.ctx.queues.reports.toKey('delayed'), windowJobId(key));
+          return score !== null && Number(score) / 4096 > Date.now() + 15_000;
+        },
+        20_000,
+        'the window to sleep until a slot frees',
+      );
       expect(env.fake.stats().statusCalls).toBeLessThanOrEqual(polls + 1); // at most one poll was already on its way
-      const job = (await env.ctx.queues.reports.getJob(windowJobId(key)))!;
-      await waitFor(async () => (await job.getState()) === 'delayed', 20_000, 'the window to sleep until a slot frees');
-      // A slot frees: the releaser wakes the window, which takes it and goes on with the same Intercom job.
-      const [waker] = await slots.release('someone-else-0');
-      expect(waker).toBe(windowJobId(key));
-      await job.promote();
+      // A slot frees; the window takes it when it looks again and goes on with the same Intercom job.
+      await slots.release('someone-else-0');
+      await (await env.ctx.queues.reports.getJob(windowJobId(key)))!.promote();
       const summary = await waitForWindows(env.ctx, plan.windows, { pollMs: 100 });
       expect(summary.progress).toMatchObject({ loaded: 1, failed: 0 });
     } finally {
@@ -100,14 +106,14 @@ describe('export slots', () => {
     expect(stats.maxUnfinishedSeen).toBe(1); // the re-export waited for the timed-out job to finish at Intercom
     const [w] = await env.query<{ export_failures: number }>('SELECT export_failures FROM etl_export_windows');
     expect(w!.export_failures).toBe(1);
-    expect(await ctx.slots!.taken()).toEqual([]);
+    expect(await (await connectIntercom(ctx)).slots.taken()).toEqual([]);
   });
 
   it('a window that fails for good mid-export keeps its slot only until Intercom reports that job finished', async () => {
     env.fake.setExportLatency(1500);
     env.fake.injectFailure({ method: 'GET', path: /^\/export\/reporting_data\/(?!get_datasets|enqueue)/, status: 403, count: 1 });
     await connectIntercom(env.ctx);
-    const slots = env.ctx.slots!;
+    const slots = (await connectIntercom(env.ctx)).slots;
     const plan = await planReportExports(env.ctx, oneWindow);
     const workers = startWorkers(env.ctx, ['reports']);
     try {
@@ -136,6 +142,6 @@ describe('export slots', () => {
     } finally {
       await workers.close();
     }
-    expect(await ctx.slots!.taken()).toEqual([]);
+    expect(await (await connectIntercom(ctx)).slots.taken()).toEqual([]);
   });
 });

@@ -79,9 +79,11 @@ describe('the reconciler', () => {
       ledger.WindowKey,
       ledger.WindowKey,
     ];
-    // Window 1: its job vanished from Redis (a flush, a stalled job failed and removed).
+    // Window 1: dispatched (it holds a job), and its job vanished from Redis (a flush, a stalled job
+    // failed and removed, or its dispatcher died between claiming it and adding the job).
     // Window 2: its export finished at Intercom and its worker died while loading; the job is gone too.
     for (const key of plan.windows) await env.ctx.queues.reports.remove(ledger.windowJobId(key));
+    expect(await ledger.claimQueuedWindows(env.ctx.pool, 2)).toHaveLength(2);
     const row = (await ledger.getWindow(env.ctx.pool, diedMidLoad))!;
     const job = await env.ctx.intercom.enqueueExport({
       datasetId: 'conversation',
@@ -140,9 +142,7 @@ describe('the nightly job', () => {
       }
       const failed = await runCli(['status'], env.childEnv);
       expect(failed.code).toBe(0);
-      expect(failed.output).toMatch(
-        /nightly: last run \S+ FAILED after 2 attempts: Intercom GET \/export\/reporting_data\/get_datasets/,
-      );
+      expect(failed.output).toMatch(/nightly: last run \S+ FAILED after 2 attempts: Intercom GET \/export\/reporting_data\/get_datasets/);
       const summaries = logs
         .split('\n')
         .filter(Boolean)

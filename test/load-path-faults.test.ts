@@ -100,7 +100,7 @@ describe('load path faults: no crash, the attempt fails and is retried', () => {
   });
 
   it('a download failing while the loader waits for a Postgres connection fails the load, not the process', async () => {
-    const me = await connectIntercom(env.ctx);
+    const { workspace: me } = await connectIntercom(env.ctx);
     const { intercomJobId } = (await getWindow(env.ctx.pool, KEY))!;
     env.fake.overrideNextDownload(DATASET, { body: corruptGzip, encoding: 'as-is' });
     const pool = createPool(TEST_DATABASE_URL, env.schema, 1);

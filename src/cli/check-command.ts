@@ -1,5 +1,5 @@
 import type { AppContext } from '../context.js';
-import { connectIntercom } from '../context.js';
+import { connectIntercom, currentSession } from '../context.js';
 import { describeError } from '../errors.js';
 import { candidateZones } from '../pipeline/timestamp-zones.js';
 import { EXIT_FAILED, EXIT_OK } from './command-runner.js';
@@ -25,7 +25,7 @@ export async function checkCommand(ctx: AppContext): Promise<number> {
     }
   };
   await probe('Intercom', async () => {
-    const me = await connectIntercom(ctx);
+    const { workspace: me } = await connectIntercom(ctx);
     const rl = ctx.intercom.rateLimit;
     return `token accepted by ${ctx.config.intercom.baseUrl} (API ${ctx.config.intercom.version}): workspace ${me.workspaceId} "${me.workspaceName}", region ${me.region}, timezone ${me.timezone}, admin ${me.adminName}${rl ? `; rate limit ${rl.remaining}/${rl.limit} left in this 10 s window` : ''}`;
   });
@@ -48,7 +48,7 @@ export async function checkCommand(ctx: AppContext): Promise<number> {
   await probe('Timestamps', async () => {
     const configured = ctx.config.reports.timestampTimezone;
     if (configured !== 'auto') return `ETL_TIMESTAMP_TIMEZONE=${configured}: CSV timestamps are read in ${configured}`;
-    const candidates = candidateZones({ configured, workspaceZone: ctx.workspace?.timezone ?? '' }).join(' or ');
+    const candidates = candidateZones({ configured, workspaceZone: (await currentSession(ctx))?.workspace.timezone ?? '' }).join(' or ');
     const { rows } = await ctx.pool
       .query<{ dataset_id: string; timestamp_zone: string | null }>(
         'SELECT dataset_id, timestamp_zone FROM etl_datasets ORDER BY dataset_id',

@@ -56,7 +56,7 @@ export async function runSync(
   progressStream?: NodeJS.WritableStream & { isTTY?: boolean },
 ): Promise<SyncSummary> {
   await migrate(ctx.pool, ctx.config.pgSchema);
-  const me = await connectIntercom(ctx);
+  const { workspace: me } = await connectIntercom(ctx);
   say(`Workspace ${me.workspaceId} (${me.workspaceName}, region ${me.region}); schema "${ctx.config.pgSchema}".`);
   const jobs = await queueEntitySyncs(ctx, request.entities, request.allowMassDelete ? { allowMassDelete: true } : {});
   const plan = request.reports ? await planReportExports(ctx, request.reports) : null;
@@ -99,16 +99,12 @@ async function waitForWindowsAndProbes(
   say: (line: string) => void,
   options: WaitOptions,
 ): Promise<RunSummary> {
-  const summaries = [await waitForWindows(ctx, plan.windows, options)];
-  const rest: WindowKey[] = [];
+  const summaries = [await waitForWindows(ctx, plan, options)];
   for (const probe of plan.probes) {
     const next = await planReportExports(ctx, { ...request, mode: 'backfill', datasetIds: [probe.datasetId], range: probe.rest });
     for (const d of next.perDataset) say(`  ${describeSizing(d)}`);
-    rest.push(...next.windows);
-  }
-  if (rest.length > 0) {
-    say(`Queued ${rest.length} more window(s), sized from the probe windows.`);
-    summaries.push(await waitForWindows(ctx, rest, options));
+    say(`Queued ${next.windows.length} more window(s) of ${probe.datasetId}, sized from its probe window.`);
+    summaries.push(await waitForWindows(ctx, next, options));
   }
   return mergeSummaries(summaries);
 }

@@ -17,7 +17,7 @@ export async function workerCommand(ctx: AppContext): Promise<number> {
   if (ctx.config.http.port !== 0) requireHttpAuth(ctx.config);
   const { stopped } = onShutdownSignal();
   await migrate(ctx.pool, ctx.config.pgSchema);
-  const me = await connectIntercom(ctx);
+  const { workspace: me } = await connectIntercom(ctx);
   const schedules = await syncSchedules(ctx);
   const workers = startWorkers(ctx);
   for (const w of workers.workers) {

@@ -22,6 +22,8 @@ export interface FakeIntercomStats {
   maxUnfinishedSeen: number;
   rejectedByJobLimit: number;
   requests: RequestRecord[];
+  /** Every export job's enqueue and finish, on the fake's clock (see exportTimeline). */
+  exportJobs: Array<{ datasetId: string; enqueuedAtMs: number; finishedAtMs: number }>;
 }
 
 /**
@@ -206,6 +208,7 @@ export class FakeIntercom {
       maxUnfinishedSeen: counters.maxUnfinishedSeen,
       rejectedByJobLimit: counters.rejectedByJobLimit,
       requests: this.requestLog.map((r) => ({ ...r })),
+      exportJobs: this.reporting.jobs.timeline(),
     };
   }
 

@@ -18,6 +18,11 @@ export interface FakeIntercomOptions {
   rateLimit?: { perAppPer10s?: number; perWorkspacePer10s?: number };
   export?: {
     latencyMs?: number;
+    /**
+     * [min, max] ms: each dataset's exports take their own latency in this range (fixed per dataset
+     * by its id, as a bigger dataset is slower), ±5 % per job; overrides `latencyMs`.
+     */
+    latencyRangeMs?: [number, number];
     inProgressPhase?: boolean;
     maxUnfinishedJobs?: number;
     retentionDays?: number;
@@ -61,6 +66,7 @@ export interface FakeIntercomOptions {
 
 export interface ExportSettings {
   latencyMs: number;
+  latencyRangeMs: [number, number] | null;
   inProgressPhase: boolean;
   maxUnfinishedJobs: number;
   retentionDays: number;
@@ -147,6 +153,7 @@ export function resolveOptions(options: FakeIntercomOptions = {}): ResolvedOptio
     },
     exportSettings: {
       latencyMs: exp.latencyMs ?? 1000,
+      latencyRangeMs: exp.latencyRangeMs ?? null,
       inProgressPhase: exp.inProgressPhase ?? true,
       maxUnfinishedJobs: exp.maxUnfinishedJobs ?? 5,
       retentionDays: exp.retentionDays ?? 730,

@@ -1,17 +1,15 @@
 import type { JobsOptions } from 'bullmq';
+import type { AppContext } from '../context.js';
 import { FatalError } from '../errors.js';
 import { advanceExportWindow, failExportWindow } from '../pipeline/advance-export.js';
+import type { WindowLauncher } from '../pipeline/dispatch-windows.js';
 import * as ledger from '../pipeline/export-ledger.js';
 import type { JobDefinition } from './job-definition.js';
 import { runJob } from './job-outcome.js';
 
-/** Payload: the window's ledger key only. No secrets, no state: the ledger holds the state. */
-export interface ExportWindowPayload {
-  datasetId: string;
-  /** ISO timestamps of the half-open window. */
-  windowStart: string;
-  windowEnd: string;
-}
+import type { ExportWindowPayload } from './job-payloads.js';
+
+export type { ExportWindowPayload };
 
 export function exportWindowPayload(key: ledger.WindowKey): ExportWindowPayload {
   return {
@@ -34,6 +32,25 @@ export function exportWindowJobOptions(attempts: number): JobsOptions {
   };
 }
 
+/**
+ * The queue side of the dispatcher: one job per window it started. A window that still has a job
+ * (same deterministic id) keeps it: adding it again is a no-op.
+ */
+export function windowLauncher(ctx: AppContext): WindowLauncher {
+  return {
+    async start(keys) {
+      const opts = exportWindowJobOptions(ctx.config.worker.attempts);
+      for (let i = 0; i < keys.length; i += 500) {
+        await ctx.queues.reports.addBulk(
+          keys
+            .slice(i, i + 500)
+            .map((k) => ({ name: exportWindowJob.name, data: exportWindowPayload(k), opts: { ...opts, jobId: ledger.windowJobId(k) } })),
+        );
+      }
+    },
+  };
+}
+
 export const exportWindowJob: JobDefinition<ledger.WindowKey> = {
   name: 'export-window',
   queue: 'reports',
@@ -51,9 +68,9 @@ export const exportWindowJob: JobDefinition<ledger.WindowKey> = {
       job,
       token,
       ctx.queues.reports,
-      () => advanceExportWindow(ctx, key, signal),
+      () => advanceExportWindow(ctx, key, { ...(signal ? { signal } : {}), launcher: windowLauncher(ctx) }),
       // Records why and gives the window's export slot back (or keeps it for a still-running Intercom job).
-      (message) => failExportWindow(ctx, key, message),
+      (message) => failExportWindow(ctx, key, message, windowLauncher(ctx)),
     );
   },
 };

@@ -1,7 +1,10 @@
 import type { JobsOptions } from 'bullmq';
 import { describeError, isEtlError } from '../errors.js';
 import { finishNightlyRun, recordNightlyQuietly, startNightlyAttempt } from '../pipeline/nightly-runs.js';
+import { connectIntercom } from '../context.js';
+import { dispatchWindows } from '../pipeline/dispatch-windows.js';
 import { planReportExports } from '../pipeline/plan-exports.js';
+import { windowLauncher } from './export-window.js';
 import type { JobDefinition } from './job-definition.js';
 import { runJob } from './job-outcome.js';
 import { queueEntitySyncs } from './sync-entity.js';
@@ -42,6 +45,8 @@ export const nightlySyncJob: JobDefinition<Record<string, never>> = {
         await recordNightlyQuietly(ctx.log, () => startNightlyAttempt(ctx.pool, runId));
         try {
           const plan = await planReportExports(ctx, { mode: 'nightly' });
+          // Start the first windows now; the releasing jobs and the dispatcher tick start the rest.
+          await dispatchWindows(ctx, await connectIntercom(ctx), windowLauncher(ctx));
           const entities = await queueEntitySyncs(ctx, ['companies', 'tickets']);
           await finishNightlyRun(ctx.pool, runId, { status: 'completed', windowsQueued: plan.windows.length, entityJobs: entities.length });
           ctx.log.info(

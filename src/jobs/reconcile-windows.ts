@@ -3,7 +3,8 @@ import { connectIntercom } from '../context.js';
 import { describeError } from '../errors.js';
 import * as ledger from '../pipeline/export-ledger.js';
 import { failExportWindow, releaseFinishedOrphans } from '../pipeline/advance-export.js';
-import { queueWindowJobs } from '../pipeline/plan-exports.js';
+import { dispatchWindows } from '../pipeline/dispatch-windows.js';
+import { windowLauncher } from './export-window.js';
 import { formatWindow } from '../pipeline/time-windows.js';
 import type { JobDefinition } from './job-definition.js';
 import { runJob } from './job-outcome.js';
@@ -17,6 +18,8 @@ export interface ReconcileResult {
   /** Windows failed because they had lost their job MAX_REQUEUES times already. */
   gaveUp: number;
   orphansReleased: number;
+  /** Windows waiting in the ledger that it started into free slots. */
+  dispatched: number;
 }
 
 /**
@@ -27,10 +30,12 @@ export interface ReconcileResult {
  * says otherwise — gets its job back; the window resumes from the ledger (its Intercom job id is
  * kept, so a window whose process died mid-load downloads the same export again). Jobs that are
  * merely stalled are BullMQ's: its stalled check (in every worker) returns them to the queue.
- * It also frees orphaned export slots whose Intercom job has finished.
+ * Windows waiting in the ledger for a slot (queued, not dispatched) need no job and are left to
+ * the dispatcher, which it runs too. It also frees orphaned export slots whose Intercom job has finished.
  */
 export async function reconcileWindows(ctx: AppContext): Promise<ReconcileResult> {
-  if (ctx.config.intercom.token) await connectIntercom(ctx); // the slots need the workspace id
+  const session = ctx.config.intercom.token ? await connectIntercom(ctx) : null; // the slots need the workspace id
+  const launcher = windowLauncher(ctx);
   // Untouched for one interval: a window the planner is queueing right now is not "lost".
   const rows = await ledger.unfinishedWindows(ctx.pool, ctx.config.worker.reconcileIntervalMs);
   const queue = ctx.queues.reports;
@@ -58,10 +63,10 @@ export async function reconcileWindows(ctx: AppContext): Promise<ReconcileResult
     }
     const message = `${r.datasetId} ${formatWindow(r.window)} lost its queue job ${r.requeues + 1} times (stalled out, removed from Redis, or its worker died mid-${r.status}); failing it instead of queueing it again. Look for crashed or killed workers (out of memory?) in their logs, then run backfill for this range.`;
     ctx.log.error({ dataset: r.datasetId, window: formatWindow(r.window) }, message);
-    await failExportWindow(ctx, r, message);
+    await failExportWindow(ctx, r, message, launcher);
   }
   if (requeue.length > 0) {
-    await queueWindowJobs(ctx, requeue);
+    await launcher.start(requeue);
     ctx.log.warn(
       {
         requeued: requeue.length,
@@ -71,14 +76,16 @@ export async function reconcileWindows(ctx: AppContext): Promise<ReconcileResult
     );
   }
   let orphansReleased = 0;
-  if (ctx.slots) {
+  let dispatched = 0;
+  if (session) {
     try {
-      orphansReleased = await releaseFinishedOrphans(ctx);
+      orphansReleased = await releaseFinishedOrphans(ctx, launcher);
     } catch (err) {
       ctx.log.warn({ err: describeError(err) }, 'reconciler: could not check orphaned export slots; their leases still expire');
     }
+    dispatched = await dispatchWindows(ctx, session, launcher);
   }
-  return { unfinished: rows.length, requeued: requeue.length, gaveUp: lost.length - requeue.length, orphansReleased };
+  return { unfinished: rows.length, requeued: requeue.length, gaveUp: lost.length - requeue.length, orphansReleased, dispatched };
 }
 
 export const reconcileWindowsJob: JobDefinition<Record<string, never>> = {

@@ -6,12 +6,9 @@ import type { AppContext } from '../context.js';
 import type { JobDefinition } from './job-definition.js';
 import { runJob } from './job-outcome.js';
 
-/** Payload: when the run was asked for (also its job id). No state: runs are recorded in etl_sync_runs. */
-export interface SyncEntityPayload {
-  requestedAt: string;
-  /** Companies: mark companies deleted even if the scroll returned far fewer than are live (`--allow-mass-delete`). */
-  allowMassDelete?: boolean;
-}
+import type { SyncEntityPayload } from './job-payloads.js';
+
+export type { SyncEntityPayload };
 
 export interface EntitySyncOptions {
   allowMassDelete?: boolean;

@@ -1,6 +1,7 @@
 import { Worker } from 'bullmq';
 import type { AppContext, QueueName } from '../context.js';
 import { QUEUE_NAMES } from '../context.js';
+import { startDispatchTicker } from './dispatch-tick.js';
 import { JOB_DEFINITIONS } from './index.js';
 
 /** See the `limiter` option below: far more jobs than a worker starts in a second, but below BullMQ's "paused" value. */
@@ -24,7 +25,9 @@ export interface WorkerSet {
  */
 export function startWorkers(ctx: AppContext, queues: QueueName[] = Object.values(QUEUE_NAMES)): WorkerSet {
   const workers = queues.map((queueName) => {
-    const definitions = new Map(JOB_DEFINITIONS.filter((d) => d.queue === queueName).map((d) => [d.name, d]));
+    const definitions = new Map<string, (typeof JOB_DEFINITIONS)[number]>(
+      JOB_DEFINITIONS.filter((d) => d.queue === queueName).map((d) => [d.name, d]),
+    );
     const worker = new Worker(
       queueName,
       // Three parameters: BullMQ passes a cancellation signal only to processors that declare it.
@@ -54,9 +57,12 @@ export function startWorkers(ctx: AppContext, queues: QueueName[] = Object.value
     worker.on('error', (err) => ctx.log.error({ queue: queueName, err: err.message }, 'worker error'));
     return worker;
   });
+  // A process that runs export windows also starts them into free export slots (dispatch-tick.ts).
+  const ticker = queues.includes(QUEUE_NAMES.reports) ? startDispatchTicker(ctx) : null;
   return {
     workers,
     async close(timeoutMs = ctx.config.worker.shutdownTimeoutMs) {
+      ticker?.stop();
       // close() first: a job that ends now must not make its worker fetch the next one.
       const graceful = Promise.all(workers.map((w) => w.close()));
       // Cancel running jobs at once: a companies/tickets run is all-or-nothing and may need many

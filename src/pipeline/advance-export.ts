@@ -1,20 +1,22 @@
-import { connectIntercom, type AppContext } from '../context.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connectIntercom, currentSession, type AppContext, type IntercomSession } from '../context.js';
 import { FatalError, NotFoundError, NotReadyError, RateLimitedError } from '../errors.js';
 import { IntercomClient } from '../intercom/index.js';
 import type { ExportJob } from '../intercom/types.js';
 import { columnsForRequest, loadReportDataset } from '../sinks/report-catalogue.js';
 import { loadReportWindow } from '../sinks/report-loader.js';
 import { exportWaitDuration, recordWindowLoaded } from '../metrics.js';
+import { dispatchWindows, NO_LAUNCHER, type WindowLauncher } from './dispatch-windows.js';
 import * as ledger from './export-ledger.js';
-import { windowJobId as jobId } from './export-ledger.js';
+import { expectedExportMs, jitter, nextPollDelay } from './export-timing.js';
 import { formatWindow, toIntercomBounds } from './time-windows.js';
 import { settleWindowZone, zoneToRead, type ZoneSettings } from './timestamp-zones.js';
 
 export type AdvanceResult = { outcome: 'loaded'; rows: number } | { outcome: 'skipped'; reason: string };
 
-/** Longest pause between two status polls of one export. */
-const MAX_POLL_DELAY_MS = 60_000;
-/** Longest sleep of a job waiting for an export slot; a released slot wakes the oldest waiter sooner. */
+/** Longest first-poll wait spent inside the job run (longer ones sleep in the delayed set). */
+const MAX_IN_RUN_WAIT_MS = 2_000;
+/** Sleep of a job whose Intercom export runs but whose slot lease was lost and all slots are taken. */
 const SLOT_WAIT_MS = 30_000;
 /** Longest pause before exporting a window again after a failed, lost or expired export. */
 const MAX_REEXPORT_DELAY_MS = 5 * 60_000;
@@ -29,9 +31,18 @@ const AFTER_SHUTDOWN_MS = 1_000;
  * function. Safe to run twice: every step re-reads the ledger first. `signal` (BullMQ's, aborted on
  * shutdown) cancels in-flight requests and downloads; the window then comes back from the ledger.
  */
-export async function advanceExportWindow(ctx: AppContext, key: ledger.WindowKey, signal?: AbortSignal): Promise<AdvanceResult> {
+export interface AdvanceOptions {
+  /** BullMQ's cancellation of the job (shutdown). */
+  signal?: AbortSignal;
+  /** Starts the windows a freed slot lets go (the jobs layer's); default: nobody is started. */
+  launcher?: WindowLauncher;
+}
+
+export async function advanceExportWindow(ctx: AppContext, key: ledger.WindowKey, options: AdvanceOptions = {}): Promise<AdvanceResult> {
+  const { signal } = options;
   try {
-    return await advance(ctx, key, signal);
+    const session = await connectIntercom(ctx);
+    return await advance(ctx, session, key, signal, options.launcher ?? NO_LAUNCHER);
   } catch (err) {
     if (signal?.aborted) {
       // Not a failure of the window: it resumes from the ledger (its Intercom job id is kept).
@@ -41,23 +52,32 @@ export async function advanceExportWindow(ctx: AppContext, key: ledger.WindowKey
   }
 }
 
-async function advance(ctx: AppContext, key: ledger.WindowKey, signal: AbortSignal | undefined): Promise<AdvanceResult> {
-  const me = await connectIntercom(ctx);
-  const slots = ctx.slots!;
+async function advance(
+  ctx: AppContext,
+  session: IntercomSession,
+  key: ledger.WindowKey,
+  signal: AbortSignal | undefined,
+  launcher: WindowLauncher,
+): Promise<AdvanceResult> {
+  const { workspace: me, slots } = session;
   const cfg = ctx.config.reports;
   const holder = slots.holderOf(key);
+  const release = () => releaseAndDispatch(ctx, session, holder, launcher);
   const log = ctx.log.child({ dataset: key.datasetId, window: formatWindow(key.window) });
 
-  const row = await ledger.startAttempt(ctx.pool, key);
+  let row = await ledger.startAttempt(ctx.pool, key);
   if (!row) throw new FatalError(`Window ${describeWindow(key)} is not in the export ledger; plan it with backfill or sync.`);
   if (row.status === 'loaded' || row.status === 'failed') return { outcome: 'skipped', reason: `already ${row.status}` };
-
-  const dataset = await loadReportDataset(ctx.pool, key.datasetId);
-  if (!dataset) throw new FatalError(`Dataset ${key.datasetId} is not in the catalogue; run \`intercom-etl datasets\` first.`);
-  const columns = columnsForRequest(dataset, row.attributeIds);
+  let slotFresh = false; // taken or renewed in this run: no renewal needed before the first poll
 
   if (!row.intercomJobId) {
-    await takeSlotOrWait(ctx, key, holder, 'all export slots are taken');
+    // The dispatcher took this slot before starting the job (this renews it). No slot: the lease ran
+    // out while the job slept (a re-export back-off), or the job predates the dispatcher.
+    if (!(await slots.acquire(holder))) {
+      await ledger.returnToLedger(ctx.pool, [key]);
+      return { outcome: 'skipped', reason: 'no free export slot; waits in the ledger for the dispatcher' };
+    }
+    slotFresh = true;
     let job: ExportJob;
     try {
       job = await ctx.intercom.enqueueExport(
@@ -65,9 +85,12 @@ async function advance(ctx: AppContext, key: ledger.WindowKey, signal: AbortSign
         signal,
       );
     } catch (err) {
-      await releaseSlot(ctx, holder);
       if (err instanceof RateLimitedError && err.scope === 'export_jobs') {
+        // Someone else (another app) uses the workspace's exports: keep our slot and try again, so
+        // the dispatcher does not start more windows into the same wall.
         log.info('Intercom has 5 unfinished export jobs for this workspace; waiting');
+      } else {
+        await release();
       }
       throw err;
     }
@@ -79,16 +102,24 @@ async function advance(ctx: AppContext, key: ledger.WindowKey, signal: AbortSign
       throw err;
     }
     log.info({ intercomJobId: job.jobIdentifier }, 'export enqueued');
-    // Intercom needs time: look at the status after the poll interval, not in the same instant.
-    throw new NotReadyError(`export ${job.jobIdentifier} enqueued`, jitter(cfg.pollIntervalMs));
+    // Intercom needs time: look at the status when it is likely done (learned), not in the same instant.
+    const expected = await expectedExportMs(ctx, key.datasetId, key.window.end - key.window.start);
+    const firstPollMs = expected === null ? jitter(cfg.pollIntervalMs) : nextPollDelay(0, expected, cfg.pollIntervalMs);
+    // A long export sleeps in BullMQ's delayed set; a short one is waited for here, once, so that
+    // a quick export costs one job run instead of two (the worker is held for at most this long).
+    if (firstPollMs > MAX_IN_RUN_WAIT_MS) throw new NotReadyError(`export ${job.jobIdentifier} enqueued`, firstPollMs);
+    const enqueuedAt = new Date();
+    await sleep(firstPollMs, undefined, signal ? { signal } : {});
+    row = { ...row, status: 'exporting', intercomJobId: job.jobIdentifier, intercomStatus: job.status, enqueuedAt };
   }
 
-  const intercomJobId: string = row.intercomJobId;
+  const intercomJobId: string = row.intercomJobId!;
   // A `loading` window's job already finished at Intercom (a load was cut short): no slot needed.
-  if (row.status !== 'loading' && !(await slots.renew(holder))) {
+  if (row.status !== 'loading' && !slotFresh && !(await slots.renew(holder))) {
     // The lease ran out (this window was away longer than it lasts) and the slot may be someone
-    // else's now: get one again before talking to Intercom.
-    await takeSlotOrWait(ctx, key, holder, 'lost its export slot lease; all export slots are taken');
+    // else's now: get one again before talking to Intercom (its export runs: it cannot go back to the ledger).
+    if (!(await slots.acquire(holder)))
+      throw new NotReadyError('lost its export slot lease; all export slots are taken', jitter(SLOT_WAIT_MS));
     log.warn({ intercomJobId }, 'export slot lease had expired; took a slot again');
   }
   let status: ExportJob;
@@ -96,15 +127,16 @@ async function advance(ctx: AppContext, key: ledger.WindowKey, signal: AbortSign
     status = await ctx.intercom.getExportStatus(intercomJobId, { appId: me.workspaceId }, signal);
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err; // the slot stays ours: the retry polls again
-    await releaseSlot(ctx, holder);
+    await release();
     return exportAgainOrGiveUp(ctx, key, `Intercom export job ${intercomJobId} was not found when polling its status (404)`);
   }
   const phase = IntercomClient.exportPhase(status);
   const runningForMs: number = Date.now() - (row.enqueuedAt?.getTime() ?? Date.now());
 
   if (phase === 'running' && runningForMs <= cfg.exportTimeoutMs) {
-    await ledger.recordIntercomStatus(ctx.pool, key, status.status);
-    throw new NotReadyError(`export ${intercomJobId} is ${status.status}`, pollDelay(runningForMs, cfg.pollIntervalMs));
+    if (status.status !== row.intercomStatus) await ledger.recordIntercomStatus(ctx.pool, key, status.status);
+    const expected = await expectedExportMs(ctx, key.datasetId, key.window.end - key.window.start);
+    throw new NotReadyError(`export ${intercomJobId} is ${status.status}`, nextPollDelay(runningForMs, expected, cfg.pollIntervalMs));
   }
   if (phase === 'running') {
     // Intercom still counts the job against the workspace's 5: keep its slot until the lease expires
@@ -116,11 +148,15 @@ async function advance(ctx: AppContext, key: ledger.WindowKey, signal: AbortSign
       `Intercom export job ${intercomJobId} still ${status.status} after ${Math.round(runningForMs / 1000)} s`,
     );
   }
-  await releaseSlot(ctx, holder);
+  await release();
   if (phase === 'failed') return exportAgainOrGiveUp(ctx, key, `Intercom export job ${intercomJobId} ended ${status.status}`);
 
   await ledger.recordIntercomStatus(ctx.pool, key, status.status, 'loading');
   exportWaitDuration.observe({ dataset: key.datasetId }, runningForMs / 1000);
+  // Read only for the load: the enqueue and the polls need nothing from the catalogue.
+  const dataset = await loadReportDataset(ctx.pool, key.datasetId);
+  if (!dataset) throw new FatalError(`Dataset ${key.datasetId} is not in the catalogue; run \`intercom-etl datasets\` first.`);
+  const columns = columnsForRequest(dataset, row.attributeIds);
   const started = Date.now();
   const zones: ZoneSettings = { configured: cfg.timestampTimezone, workspaceZone: me.timezone };
   let compressedBytes: () => number = () => 0;
@@ -182,32 +218,23 @@ async function exportAgainOrGiveUp(ctx: AppContext, key: ledger.WindowKey, reaso
 }
 
 /**
- * Takes the window's slot, or registers as a waiter and throws NotReadyError so the job sleeps
- * until a release wakes it (or SLOT_WAIT_MS passes).
- */
-async function takeSlotOrWait(ctx: AppContext, key: ledger.WindowKey, holder: string, why: string): Promise<void> {
-  const slots = ctx.slots!;
-  if (!(await slots.acquire(holder))) {
-    await slots.addWaiter(jobId(key));
-    // A slot may have been released between the two calls, before we were a waiter.
-    if (!(await slots.acquire(holder))) throw new NotReadyError(why, jitter(SLOT_WAIT_MS));
-  }
-  await slots.removeWaiter(jobId(key));
-}
-
-/**
  * Called when a window fails for good (fatal error, attempts exhausted): records why, and lets go of
  * its export slot — released when no Intercom job runs for it, kept as an orphan until its lease
  * expires when one may still be running (Intercom counts it until it finishes).
  */
-export async function failExportWindow(ctx: AppContext, key: ledger.WindowKey, message: string): Promise<void> {
+export async function failExportWindow(
+  ctx: AppContext,
+  key: ledger.WindowKey,
+  message: string,
+  launcher: WindowLauncher = NO_LAUNCHER,
+): Promise<void> {
   const row = await ledger.getWindow(ctx.pool, key);
   await ledger.recordFailed(ctx.pool, key, message);
-  const slots = ctx.slots;
-  if (!slots) return; // never reached Intercom: no slot taken
-  const holder = slots.holderOf(key);
-  if (row?.intercomJobId && row.status === 'exporting' && (await slots.orphan(holder, row.intercomJobId))) return;
-  await releaseSlot(ctx, holder); // a no-op when the slot was not taken
+  const session = await currentSession(ctx);
+  if (!session) return; // never reached Intercom: no slot taken
+  const holder = session.slots.holderOf(key);
+  if (row?.intercomJobId && row.status === 'exporting' && (await session.slots.orphan(holder, row.intercomJobId))) return;
+  await releaseAndDispatch(ctx, session, holder, launcher); // the release is a no-op when the slot was not taken
 }
 
 /**
@@ -215,10 +242,11 @@ export async function failExportWindow(ctx: AppContext, key: ledger.WindowKey, m
  * finished, sooner than their leases would. A job Intercom does not know (404: expired, or another
  * app's) is left to its lease. Returns how many were freed.
  */
-export async function releaseFinishedOrphans(ctx: AppContext): Promise<number> {
-  const me = await connectIntercom(ctx);
+export async function releaseFinishedOrphans(ctx: AppContext, launcher: WindowLauncher = NO_LAUNCHER): Promise<number> {
+  const session = await connectIntercom(ctx);
+  const { workspace: me, slots } = session;
   let freed = 0;
-  for (const intercomJobId of await ctx.slots!.orphans()) {
+  for (const intercomJobId of await slots.orphans()) {
     let status: ExportJob;
     try {
       status = await ctx.intercom.getExportStatus(intercomJobId, { appId: me.workspaceId });
@@ -227,34 +255,28 @@ export async function releaseFinishedOrphans(ctx: AppContext): Promise<number> {
       throw err;
     }
     if (IntercomClient.exportPhase(status) === 'running') continue;
-    await wakeWaiters(ctx, await ctx.slots!.releaseOrphan(intercomJobId));
+    await session.slots.releaseOrphan(intercomJobId);
     freed += 1;
   }
+  if (freed > 0) await dispatchQuietly(ctx, session, launcher);
   return freed;
 }
 
-/** Frees our export slot and wakes the jobs that waited longest for one. */
-async function releaseSlot(ctx: AppContext, holder: string): Promise<void> {
-  await wakeWaiters(ctx, await ctx.slots!.release(holder));
+/** Frees our export slot and starts the next waiting window(s) in it at once. */
+async function releaseAndDispatch(ctx: AppContext, session: IntercomSession, holder: string, launcher: WindowLauncher): Promise<void> {
+  const free = await session.slots.releaseCountingFree(holder);
+  await dispatchQuietly(ctx, session, launcher, free);
 }
 
-async function wakeWaiters(ctx: AppContext, waiters: string[]): Promise<void> {
-  for (const waiter of waiters) {
-    const job = await ctx.queues.reports.getJob(waiter);
-    // Not delayed (already running, or gone): nothing to wake; it re-checks the slots itself.
-    await job?.promote().catch(() => {});
+/** A dispatch that fails (Redis or Postgres away) only delays the next windows: the tick starts them. */
+async function dispatchQuietly(ctx: AppContext, session: IntercomSession, launcher: WindowLauncher, free?: number): Promise<void> {
+  try {
+    await dispatchWindows(ctx, session, launcher, free);
+  } catch (err) {
+    ctx.log.warn({ err: (err as Error).message }, 'could not dispatch the next windows; the dispatcher tick will');
   }
 }
 
 function describeWindow(key: ledger.WindowKey): string {
   return `${key.datasetId} ${formatWindow(key.window)}`;
-}
-
-/** Poll quickly at first, then back off: a quarter of the time waited so far, capped at 60 s. */
-function pollDelay(runningForMs: number, baseMs: number): number {
-  return jitter(Math.min(MAX_POLL_DELAY_MS, Math.max(baseMs, runningForMs / 4)));
-}
-
-function jitter(ms: number): number {
-  return Math.round(ms * (0.9 + Math.random() * 0.2));
 }

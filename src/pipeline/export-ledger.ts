@@ -37,6 +37,29 @@ export interface LedgerRow extends WindowKey {
   enqueuedAt: Date | null;
   loadedAt: Date | null;
   error: string | null;
+  /** The plan (backfill or nightly run) that last reset the window; null before migration 0008. */
+  planId: string | null;
+  /** Set while the window holds a queue job; null for a `queued` window waiting for a slot in the ledger. */
+  dispatchedAt: Date | null;
+}
+
+/**
+ * Which windows the dispatcher starts first (`plan_order`, lowest first): the most recent days
+ * (dashboards are useful early) or the oldest.
+ */
+export type PlanOrder = 'newest-first' | 'oldest-first';
+
+export interface PlanWindowsOptions {
+  /** Tags the windows this call inserts or resets (see LedgerRow.planId). */
+  planId?: string;
+  /** Default newest-first. */
+  order?: PlanOrder;
+}
+
+/** `plan_order` of a window: seconds since the epoch of its start, negated for newest-first. */
+export function planOrderOf(window: TimeWindow, order: PlanOrder = 'newest-first'): number {
+  const seconds = Math.floor(window.start / 1000);
+  return order === 'newest-first' ? -seconds : seconds;
 }
 
 type Db = pg.Pool | pg.PoolClient;
@@ -71,6 +94,8 @@ interface DbRow {
   enqueued_at: Date | null;
   loaded_at: Date | null;
   error: string | null;
+  plan_id: string | null;
+  dispatched_at: Date | null;
 }
 
 function fromDb(r: DbRow): LedgerRow {
@@ -91,6 +116,8 @@ function fromDb(r: DbRow): LedgerRow {
     enqueuedAt: r.enqueued_at,
     loadedAt: r.loaded_at,
     error: r.error,
+    planId: r.plan_id ?? null,
+    dispatchedAt: r.dispatched_at ?? null,
   };
 }
 
@@ -106,19 +133,30 @@ export async function planWindows(
   attributeIds: string[],
   attributeSetHash: string,
   onlyMissing: boolean,
+  options: PlanWindowsOptions = {},
 ): Promise<LedgerRow[]> {
   if (windows.length === 0) return [];
   const resettable = onlyMissing ? `('failed')` : `('loaded', 'failed')`;
+  // Reset windows wait in the ledger (dispatched_at NULL) until the dispatcher gives them a slot.
   const { rows } = await db.query<DbRow>(
-    `INSERT INTO etl_export_windows AS w (dataset_id, window_start, window_end, status, attribute_ids, attribute_set_hash)
-     SELECT $1, s, e, 'queued', $4, $5 FROM unnest($2::timestamptz[], $3::timestamptz[]) AS t(s, e)
+    `INSERT INTO etl_export_windows AS w (dataset_id, window_start, window_end, status, attribute_ids, attribute_set_hash, plan_order, plan_id)
+     SELECT $1, s, e, 'queued', $4, $5, o, $6 FROM unnest($2::timestamptz[], $3::timestamptz[], $7::bigint[]) AS t(s, e, o)
      ON CONFLICT (dataset_id, window_start, window_end) DO UPDATE
        SET status = 'queued', attribute_ids = EXCLUDED.attribute_ids, attribute_set_hash = EXCLUDED.attribute_set_hash,
            intercom_job_id = NULL, intercom_status = NULL, export_failures = 0, requeues = 0, error = NULL,
+           plan_order = EXCLUDED.plan_order, plan_id = EXCLUDED.plan_id, dispatched_at = NULL,
            requested_at = now(), updated_at = now()
        WHERE w.status IN ${resettable}
      RETURNING *`,
-    [datasetId, windows.map((w) => new Date(w.start)), windows.map((w) => new Date(w.end)), attributeIds, attributeSetHash],
+    [
+      datasetId,
+      windows.map((w) => new Date(w.start)),
+      windows.map((w) => new Date(w.end)),
+      attributeIds,
+      attributeSetHash,
+      options.planId ?? null,
+      windows.map((w) => planOrderOf(w, options.order)),
+    ],
   );
   const touched = new Map(rows.map((r) => [r.window_start.getTime(), fromDb(r)]));
   const untouched = windows.filter((w) => !touched.has(w.start));
@@ -215,10 +253,11 @@ export async function getWindows(db: Db, keys: WindowKey[]): Promise<LedgerRow[]
   return rows.map(fromDb);
 }
 
-/** Counts a processor run (an attempt) and returns the row as it is now. */
+/** Counts a processor run (an attempt), marks the window as having a job, and returns the row as it is now. */
 export async function startAttempt(db: Db, key: WindowKey): Promise<LedgerRow | null> {
   const { rows } = await db.query<DbRow>(
-    `UPDATE etl_export_windows SET attempts = attempts + 1, updated_at = now() WHERE ${KEY_WHERE} RETURNING *`,
+    `UPDATE etl_export_windows SET attempts = attempts + 1, dispatched_at = COALESCE(dispatched_at, now()), updated_at = now()
+      WHERE ${KEY_WHERE} RETURNING *`,
     keyParams(key),
   );
   return rows[0] ? fromDb(rows[0]) : null;
@@ -301,13 +340,15 @@ export async function recordFailed(db: Db, key: WindowKey, error: string): Promi
 }
 
 /**
- * Windows not finished yet (queued, exporting, loading) and untouched for `idleMs`: each should
- * have a job in the queue. The idle time keeps a planner that is still adding jobs out of it.
+ * Windows not finished yet (queued, exporting, loading) that hold a job (dispatched; a `queued`
+ * window not dispatched waits in the ledger without one) and untouched for `idleMs`: each should
+ * have a job in the queue. The idle time keeps a dispatcher that is still adding jobs out of it.
  */
 export async function unfinishedWindows(db: Db, idleMs: number): Promise<LedgerRow[]> {
   const { rows } = await db.query<DbRow>(
     `SELECT * FROM etl_export_windows
-      WHERE status IN ('queued', 'exporting', 'loading') AND updated_at < now() - make_interval(secs => $1)
+      WHERE status IN ('queued', 'exporting', 'loading') AND NOT (status = 'queued' AND dispatched_at IS NULL)
+        AND updated_at < now() - make_interval(secs => $1)
       ORDER BY window_start, dataset_id`,
     [idleMs / 1000],
   );
@@ -317,4 +358,110 @@ export async function unfinishedWindows(db: Db, idleMs: number): Promise<LedgerR
 /** Counts one re-queue by the reconciler. */
 export async function recordRequeued(db: Db, key: WindowKey): Promise<void> {
   await db.query(`UPDATE etl_export_windows SET requeues = requeues + 1, updated_at = now() WHERE ${KEY_WHERE}`, keyParams(key));
+}
+
+/**
+ * Claims up to `n` windows waiting in the ledger (queued, no queue job), lowest `plan_order` first,
+ * and marks them dispatched. SKIP LOCKED: dispatchers in several processes never claim the same
+ * window, and none waits for another (as pg-boss fetches work).
+ */
+export async function claimQueuedWindows(db: Db, n: number): Promise<WindowKey[]> {
+  if (n <= 0) return [];
+  const { rows } = await db.query<{ dataset_id: string; window_start: Date; window_end: Date }>(
+    `UPDATE etl_export_windows w SET dispatched_at = now(), updated_at = now()
+       FROM (SELECT dataset_id, window_start, window_end FROM etl_export_windows
+              WHERE status = 'queued' AND dispatched_at IS NULL
+              ORDER BY plan_order, dataset_id LIMIT $1 FOR UPDATE SKIP LOCKED) c
+      WHERE w.dataset_id = c.dataset_id AND w.window_start = c.window_start AND w.window_end = c.window_end
+      RETURNING w.dataset_id, w.window_start, w.window_end, w.plan_order`,
+    [n],
+  );
+  return rows.map((r) => ({ datasetId: r.dataset_id, window: { start: r.window_start.getTime(), end: r.window_end.getTime() } }));
+}
+
+/** Puts dispatched windows back to wait in the ledger (no slot for them after all); keeps their place. */
+export async function returnToLedger(db: Db, keys: WindowKey[]): Promise<void> {
+  if (keys.length === 0) return;
+  await db.query(
+    `UPDATE etl_export_windows w SET dispatched_at = NULL, updated_at = now()
+       FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS k(d, s, e)
+      WHERE w.dataset_id = k.d AND w.window_start = k.s AND w.window_end = k.e AND w.status = 'queued'`,
+    [keys.map((k) => k.datasetId), keys.map((k) => new Date(k.window.start)), keys.map((k) => new Date(k.window.end))],
+  );
+}
+
+/** Is any window waiting in the ledger for a slot? (One index probe.) */
+export async function hasQueuedWindows(db: Db): Promise<boolean> {
+  const { rows } = await db.query(`SELECT 1 FROM etl_export_windows WHERE status = 'queued' AND dispatched_at IS NULL LIMIT 1`);
+  return rows.length > 0;
+}
+
+export interface StatusCount {
+  datasetId: string;
+  status: WindowStatus;
+  windows: number;
+  rows: number;
+  bytes: number;
+}
+
+/** Per dataset and status: windows, rows and bytes of a plan's windows (one aggregate query). */
+export async function countPlanWindows(db: Db, planId: string): Promise<StatusCount[]> {
+  const { rows } = await db.query<{ dataset_id: string; status: WindowStatus; n: string; rows: string | null; bytes: string | null }>(
+    `SELECT dataset_id, status, count(*) AS n, sum(rows_loaded) AS rows, sum(bytes_downloaded) AS bytes
+       FROM etl_export_windows WHERE plan_id = $1 GROUP BY dataset_id, status`,
+    [planId],
+  );
+  return rows.map(toStatusCount);
+}
+
+/** The same for windows named one by one (windows another plan had started). */
+export async function countWindows(db: Db, keys: WindowKey[]): Promise<StatusCount[]> {
+  if (keys.length === 0) return [];
+  const { rows } = await db.query<{ dataset_id: string; status: WindowStatus; n: string; rows: string | null; bytes: string | null }>(
+    `SELECT w.dataset_id, w.status, count(*) AS n, sum(w.rows_loaded) AS rows, sum(w.bytes_downloaded) AS bytes
+       FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS k(d, s, e)
+       JOIN etl_export_windows w ON w.dataset_id = k.d AND w.window_start = k.s AND w.window_end = k.e
+      GROUP BY w.dataset_id, w.status`,
+    [keys.map((k) => k.datasetId), keys.map((k) => new Date(k.window.start)), keys.map((k) => new Date(k.window.end))],
+  );
+  return rows.map(toStatusCount);
+}
+
+function toStatusCount(r: { dataset_id: string; status: WindowStatus; n: string; rows: string | null; bytes: string | null }): StatusCount {
+  return { datasetId: r.dataset_id, status: r.status, windows: Number(r.n), rows: Number(r.rows ?? 0), bytes: Number(r.bytes ?? 0) };
+}
+
+/** Failed windows of a plan (or of the given windows), with why. */
+export async function failedWindows(
+  db: Db,
+  planId: string | null,
+  keys: WindowKey[],
+): Promise<Array<WindowKey & { error: string | null }>> {
+  const { rows } = await db.query<{ dataset_id: string; window_start: Date; window_end: Date; error: string | null }>(
+    `SELECT dataset_id, window_start, window_end, error FROM etl_export_windows w
+      WHERE status = 'failed' AND (plan_id = $1 OR (dataset_id, window_start, window_end) IN
+            (SELECT * FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[])))
+      ORDER BY dataset_id, window_start`,
+    [planId, keys.map((k) => k.datasetId), keys.map((k) => new Date(k.window.start)), keys.map((k) => new Date(k.window.end))],
+  );
+  return rows.map((r) => ({
+    datasetId: r.dataset_id,
+    window: { start: r.window_start.getTime(), end: r.window_end.getTime() },
+    error: r.error,
+  }));
+}
+
+/**
+ * How long exports of a dataset took lately (enqueued_at → exported_at of its last loaded windows,
+ * per day of window, ms), for polling near the expected finish; null without history.
+ */
+export async function recentExportDurations(db: Db, datasetId: string, limit = 20): Promise<Array<{ ms: number; windowMs: number }>> {
+  const { rows } = await db.query<{ ms: number; window_ms: number }>(
+    `SELECT extract(epoch FROM exported_at - enqueued_at) * 1000 AS ms, extract(epoch FROM window_end - window_start) * 1000 AS window_ms
+       FROM etl_export_windows
+      WHERE dataset_id = $1 AND exported_at IS NOT NULL AND enqueued_at IS NOT NULL AND exported_at >= enqueued_at
+      ORDER BY exported_at DESC LIMIT $2`,
+    [datasetId, limit],
+  );
+  return rows.map((r) => ({ ms: Number(r.ms), windowMs: Number(r.window_ms) }));
 }

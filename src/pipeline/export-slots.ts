@@ -3,8 +3,8 @@ import type { WindowKey } from './export-ledger.js';
 
 /**
  * Intercom allows at most 5 unfinished reporting export jobs per workspace. This module is the one
- * place that knows how those 5 are shared; today's sleeping waiters (advance-export) and a future
- * dispatcher both go through it. The rules:
+ * place that knows how those 5 are shared; the dispatcher (dispatch-windows.ts) and the export
+ * steps (advance-export.ts) both go through it. The rules:
  *
  * 1. One sorted set per Intercom workspace (the `/me` id), nothing else in the key: two
  *    installations (other queue prefix, other schema) on one workspace share its 5.
@@ -23,10 +23,34 @@ import type { WindowKey } from './export-ledger.js';
  *    the same member back (members are keyed by installation and window), so resuming a poll never
  *    needs a second slot.
  *
- * Jobs that find every slot taken register as waiters (per installation: they are woken through
- * that installation's queue); a release pops the oldest waiters so they can be woken at once.
- * Waiters of another installation are not woken: they look again when their own sleep ends.
+ * 6. Windows without a slot wait in the ledger, not in the queue: the dispatcher takes slots for
+ *    the next windows (`free`, then `acquireMany` for the windows it claimed) before it gives them
+ *    a queue job, and every release is followed by a dispatch. A window's job that finds no slot
+ *    (its lease ran out while it slept) goes back to the ledger instead of waiting.
+ *
+ * The waiters list (`addWaiter`, popped by `release`) is kept for jobs queued by older versions.
  */
+/** Free slots now (expired leases dropped first). */
+const FREE = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]))
+return tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[1])`;
+
+/** ACQUIRE for several members at once; returns 1/0 per member, in order. */
+const ACQUIRE_MANY = `
+local key, now, expires, max = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+local got = {}
+for i = 4, #ARGV do
+  if redis.call('ZSCORE', key, ARGV[i]) or redis.call('ZCARD', key) < max then
+    redis.call('ZADD', key, expires, ARGV[i])
+    got[#got + 1] = 1
+  else
+    got[#got + 1] = 0
+  end
+end
+if #ARGV >= 4 then redis.call('PEXPIREAT', key, expires) end
+return got`;
+
 const ACQUIRE = `
 local key, member, now, expires, max = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
@@ -65,6 +89,12 @@ if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
 end
 return {}`;
 
+/** Frees a slot and returns how many are free now, for the dispatch that follows every release. */
+const RELEASE_COUNT = `
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[2]))
+return tonumber(ARGV[3]) - redis.call('ZCARD', KEYS[1])`;
+
 const ORPHAN_PREFIX = 'orphan|';
 /** Waiters re-register every time they wake; a list nobody touched for this long is abandoned. */
 const WAITERS_TTL_MS = 3_600_000;
@@ -97,6 +127,28 @@ export class ExportSlots {
     return res === 1;
   }
 
+  /** How many slots are free right now (never negative). */
+  async free(): Promise<number> {
+    const res = (await this.redis.eval(FREE, 1, this.key, String(Date.now()), String(this.max))) as number;
+    return Math.max(0, res);
+  }
+
+  /** `acquire` for several holders in one round trip; true for each one that got (or kept) its slot. */
+  async acquireMany(holders: string[]): Promise<boolean[]> {
+    if (holders.length === 0) return [];
+    const now = Date.now();
+    const res = (await this.redis.eval(
+      ACQUIRE_MANY,
+      1,
+      this.key,
+      String(now),
+      String(now + this.leaseMs),
+      String(this.max),
+      ...holders,
+    )) as number[];
+    return res.map((r) => r === 1);
+  }
+
   /** Extends the lease of a slot `holder` still holds. False: the lease was lost; acquire before polling. */
   async renew(holder: string): Promise<boolean> {
     const now = Date.now();
@@ -108,6 +160,12 @@ export class ExportSlots {
   async release(holder: string, wake = 3): Promise<string[]> {
     const popped = (await this.redis.eval(RELEASE, 2, this.key, this.waitersKey, holder, String(wake))) as string[];
     return popped.filter((_, i) => i % 2 === 0);
+  }
+
+  /** Frees the slot (a no-op when not held) and returns how many slots are free now. */
+  async releaseCountingFree(holder: string): Promise<number> {
+    const res = (await this.redis.eval(RELEASE_COUNT, 1, this.key, holder, String(Date.now()), String(this.max))) as number;
+    return Math.max(0, res);
   }
 
   /**

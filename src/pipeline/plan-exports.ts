@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { AppContext } from '../context.js';
 import { ConfigError } from '../errors.js';
-import { exportWindowJob, exportWindowJobOptions, exportWindowPayload } from '../jobs/export-window.js';
 import { columnsForRequest, requestIdOf, syncCatalogue, type ReportDataset } from '../sinks/report-catalogue.js';
 import { closeMatches } from './close-matches.js';
 import * as ledger from './export-ledger.js';
@@ -28,8 +27,12 @@ export interface PlanRequest {
 }
 
 export interface Plan {
-  /** The windows queued, in the order they were queued. */
+  /** Tags the ledger rows this plan reset (their progress is counted by it; see wait-for-windows.ts). */
+  planId: string;
+  /** The windows planned, newest first unless asked otherwise; they wait in the ledger for the dispatcher. */
   windows: ledger.WindowKey[];
+  /** Windows of `windows` another plan had started and this one left running as they were. */
+  inFlight: ledger.WindowKey[];
   /** Windows of the planned layouts that loaded windows already cover (left alone with onlyMissing). */
   skipped: number;
   warnings: string[];
@@ -54,9 +57,10 @@ export function windowSelection(req: PlanRequest): WindowSelection {
 }
 
 /**
- * Decides the windows to export (see window-plan.ts), records them in the ledger and queues one job
- * per window, newest first unless asked otherwise. Running it twice queues nothing twice: job ids
- * are deterministic and in-flight windows are kept.
+ * Decides the windows to export (see window-plan.ts) and records them in the ledger, where they wait
+ * (`queued`) for the dispatcher (dispatch-windows.ts) to start them into free export slots, in
+ * plan_order (newest first unless asked otherwise). Running it twice queues nothing twice: in-flight
+ * windows are kept as they are.
  */
 export async function planReportExports(ctx: AppContext, req: PlanRequest): Promise<Plan> {
   const now = req.now ?? Date.now();
@@ -64,7 +68,8 @@ export async function planReportExports(ctx: AppContext, req: PlanRequest): Prom
   const catalogue = await refreshCatalogue(ctx);
   const warnings: string[] = [];
   const datasets = selectDatasets(catalogue, req.datasetIds, cfg.includeDatasets, cfg.excludeDatasets, (w) => warnings.push(w));
-  const plan: Plan = { windows: [], skipped: 0, warnings, widened: [], probes: [], perDataset: [], datasets };
+  const planId = randomUUID();
+  const plan: Plan = { planId, windows: [], inFlight: [], skipped: 0, warnings, widened: [], probes: [], perDataset: [], datasets };
   const request: WindowPlanRequest = {
     mode: req.mode,
     ...(req.range ? { range: req.range } : {}),
@@ -82,27 +87,17 @@ export async function planReportExports(ctx: AppContext, req: PlanRequest): Prom
     if (decided.windows.length === 0) continue;
     const requestIds = attributesToRequest(ds, cfg.attributeOverrides[ds.datasetId]);
     const hash = createHash('sha256').update(requestIds.join('\n')).digest('hex').slice(0, 16);
-    const rows = await ledger.planWindows(ctx.pool, ds.datasetId, decided.windows, requestIds, hash, false);
+    const rows = await ledger.planWindows(ctx.pool, ds.datasetId, decided.windows, requestIds, hash, false, {
+      planId,
+      order: req.order ?? 'newest-first',
+    });
     plan.windows.push(...rows.map((r) => ({ datasetId: r.datasetId, window: r.window })));
+    plan.inFlight.push(...rows.filter((r) => r.planId !== planId).map((r) => ({ datasetId: r.datasetId, window: r.window })));
   }
-  // Newest first across datasets: the recent days of every dataset load before older history.
   const newestFirst = (req.order ?? 'newest-first') === 'newest-first';
   plan.windows.sort((a, b) => (newestFirst ? b.window.start - a.window.start : a.window.start - b.window.start));
-  await queueWindowJobs(ctx, plan.windows);
   for (const w of plan.warnings) ctx.log.warn(w);
   return plan;
-}
-
-/** Adds the windows' jobs; a job already in Redis is left as it is (same id). Also used to heal. */
-export async function queueWindowJobs(ctx: AppContext, keys: ledger.WindowKey[]): Promise<void> {
-  const opts = exportWindowJobOptions(ctx.config.worker.attempts);
-  for (let i = 0; i < keys.length; i += 500) {
-    await ctx.queues.reports.addBulk(
-      keys
-        .slice(i, i + 500)
-        .map((k) => ({ name: exportWindowJob.name, data: exportWindowPayload(k), opts: { ...opts, jobId: ledger.windowJobId(k) } })),
-    );
-  }
 }
 
 /** The datasets a run exports: `--dataset`, else ETL_DATASETS minus ETL_EXCLUDE_DATASETS; unknown names are errors. */

@@ -128,7 +128,7 @@ export async function withStreamRun(
   signal: AbortSignal | undefined,
   body: (run: StreamRun) => Promise<SyncRunResult>,
 ): Promise<SyncRunResult> {
-  const me = await connectIntercom(ctx);
+  const { workspace: me } = await connectIntercom(ctx);
   // Leased like the job itself: a killed holder's run is picked up again after about
   // ETL_LOCK_DURATION_MS, and then finds the lock free instead of waiting out a fixed 30 s. At least
   // 3 s, as the lock renews every third of its lease but not more often than once a second.

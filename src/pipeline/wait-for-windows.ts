@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppContext } from '../context.js';
 import * as ledger from './export-ledger.js';
-import { queueWindowJobs } from './plan-exports.js';
 import { formatWindow } from './time-windows.js';
 
 export interface WindowProgress {
@@ -11,6 +10,10 @@ export interface WindowProgress {
   exporting: number;
   loading: number;
   queued: number;
+  /** Rows loaded so far by the loaded windows. */
+  rows?: number;
+  /** Compressed bytes downloaded so far by the loaded windows. */
+  bytes?: number;
 }
 
 export interface DatasetSummary {
@@ -30,66 +33,90 @@ export interface RunSummary {
 
 export interface WaitOptions {
   onProgress?: (p: WindowProgress) => void;
-  /** How often the ledger is read, ms. Default 500. */
+  /** How often the ledger's counts are read, ms. Default 1000. */
   pollMs?: number;
-  /** How often jobs of unfinished windows are re-added in case one was lost, ms. Default 10000. */
-  healEveryMs?: number;
   signal?: AbortSignal;
 }
 
+/** What to wait for: a plan (counted by its id), or windows named one by one. */
+export type WaitTarget = ledger.WindowKey[] | { planId: string; windows: ledger.WindowKey[]; inFlight?: ledger.WindowKey[] };
+
 /**
  * Waits until every window is `loaded` or `failed` in the ledger (whichever process does the
- * work), reporting progress as it changes. Windows whose job vanished (a race with a finishing
- * job of the same id, a Redis flush) get their job back: adding an existing job id is a no-op.
+ * work), reporting progress as it changes. A plan's progress is one aggregate query by its id (and
+ * one by key for the few windows another plan had started), whatever the number of windows; no
+ * window is re-read and no job re-added here: lost jobs are the reconciler's.
  */
-export async function waitForWindows(ctx: AppContext, keys: ledger.WindowKey[], options: WaitOptions = {}): Promise<RunSummary> {
+export async function waitForWindows(ctx: AppContext, target: WaitTarget, options: WaitOptions = {}): Promise<RunSummary> {
   const started = Date.now();
-  const pollMs = options.pollMs ?? 500;
-  const healEveryMs = options.healEveryMs ?? 10_000;
-  let lastHeal = Date.now();
+  const pollMs = options.pollMs ?? 1000;
+  const total = Array.isArray(target) ? target.length : target.windows.length;
   let lastReported = '';
   for (;;) {
-    const rows = await ledger.getWindows(ctx.pool, keys);
-    const progress = countProgress(rows, keys.length);
+    const counts = await countTarget(ctx, target);
+    const progress = toProgress(counts, total);
     const fingerprint = JSON.stringify(progress);
     if (fingerprint !== lastReported) {
       lastReported = fingerprint;
       options.onProgress?.(progress);
     }
-    if (progress.loaded + progress.failed >= keys.length) return summarize(rows, progress, Date.now() - started);
-    if (Date.now() - lastHeal >= healEveryMs) {
-      lastHeal = Date.now();
-      await queueWindowJobs(
-        ctx,
-        rows.filter((r) => !ledger.TERMINAL_STATUSES.includes(r.status)),
-      );
-    }
+    if (progress.loaded + progress.failed >= total) return summarize(ctx, target, counts, progress, Date.now() - started);
     if (options.signal?.aborted) throw new Error('Interrupted while waiting for the windows to finish; the work goes on in the workers.');
     await sleep(pollMs);
   }
 }
 
-function countProgress(rows: ledger.LedgerRow[], total: number): WindowProgress {
-  const p: WindowProgress = { total, loaded: 0, failed: 0, exporting: 0, loading: 0, queued: 0 };
-  for (const r of rows) p[r.status] += 1;
+async function countTarget(ctx: AppContext, target: WaitTarget): Promise<ledger.StatusCount[]> {
+  if (Array.isArray(target)) return ledger.countWindows(ctx.pool, target);
+  const [mine, others] = await Promise.all([
+    ledger.countPlanWindows(ctx.pool, target.planId),
+    ledger.countWindows(ctx.pool, target.inFlight ?? []),
+  ]);
+  return [...mine, ...others];
+}
+
+function toProgress(counts: ledger.StatusCount[], total: number): WindowProgress {
+  const p: WindowProgress = { total, loaded: 0, failed: 0, exporting: 0, loading: 0, queued: 0, rows: 0, bytes: 0 };
+  for (const c of counts) {
+    p[c.status] += c.windows;
+    if (c.status === 'loaded') {
+      p.rows! += c.rows;
+      p.bytes! += c.bytes;
+    }
+  }
+  // A window of the plan that a later plan reset was finished first (only finished windows are
+  // reset): it is done as far as this run goes.
+  const seen = p.loaded + p.failed + p.exporting + p.loading + p.queued;
+  if (seen < total) p.loaded += total - seen;
   return p;
 }
 
-function summarize(rows: ledger.LedgerRow[], progress: WindowProgress, ms: number): RunSummary {
+async function summarize(
+  ctx: AppContext,
+  target: WaitTarget,
+  counts: ledger.StatusCount[],
+  progress: WindowProgress,
+  ms: number,
+): Promise<RunSummary> {
   const byDataset = new Map<string, DatasetSummary>();
-  const failures: RunSummary['failures'] = [];
-  for (const r of rows) {
-    const s = byDataset.get(r.datasetId) ?? { datasetId: r.datasetId, windowsLoaded: 0, windowsFailed: 0, rows: 0, bytes: 0 };
-    if (r.status === 'loaded') {
-      s.windowsLoaded += 1;
-      s.rows += r.rowsLoaded ?? 0;
-      s.bytes += r.bytesDownloaded ?? 0;
-    } else if (r.status === 'failed') {
-      s.windowsFailed += 1;
-      failures.push({ datasetId: r.datasetId, window: formatWindow(r.window), error: r.error ?? 'unknown error' });
+  for (const c of counts) {
+    const s = byDataset.get(c.datasetId) ?? { datasetId: c.datasetId, windowsLoaded: 0, windowsFailed: 0, rows: 0, bytes: 0 };
+    if (c.status === 'loaded') {
+      s.windowsLoaded += c.windows;
+      s.rows += c.rows;
+      s.bytes += c.bytes;
+    } else if (c.status === 'failed') {
+      s.windowsFailed += c.windows;
     }
-    byDataset.set(r.datasetId, s);
+    byDataset.set(c.datasetId, s);
   }
+  const failed =
+    progress.failed === 0
+      ? []
+      : Array.isArray(target)
+        ? await ledger.failedWindows(ctx.pool, null, target)
+        : await ledger.failedWindows(ctx.pool, target.planId, target.inFlight ?? []);
+  const failures = failed.map((f) => ({ datasetId: f.datasetId, window: formatWindow(f.window), error: f.error ?? 'unknown error' }));
   return { progress, datasets: [...byDataset.values()].sort((a, b) => a.datasetId.localeCompare(b.datasetId)), failures, ms };
 }
 
@@ -98,7 +125,9 @@ export function mergeSummaries(parts: RunSummary[]): RunSummary {
   const progress: WindowProgress = { total: 0, loaded: 0, failed: 0, exporting: 0, loading: 0, queued: 0 };
   const byDataset = new Map<string, DatasetSummary>();
   for (const part of parts) {
-    for (const k of Object.keys(progress) as Array<keyof WindowProgress>) progress[k] += part.progress[k];
+    for (const k of ['total', 'loaded', 'failed', 'exporting', 'loading', 'queued'] as const) progress[k] += part.progress[k];
+    if (part.progress.rows !== undefined) progress.rows = (progress.rows ?? 0) + part.progress.rows;
+    if (part.progress.bytes !== undefined) progress.bytes = (progress.bytes ?? 0) + part.progress.bytes;
     for (const d of part.datasets) {
       const s = byDataset.get(d.datasetId) ?? { datasetId: d.datasetId, windowsLoaded: 0, windowsFailed: 0, rows: 0, bytes: 0 };
       s.windowsLoaded += d.windowsLoaded;

@@ -1,5 +1,6 @@
 import { Gauge, Registry } from 'prom-client';
 import type { AppContext } from '../context.js';
+import { currentSession } from '../context.js';
 import { METRIC_PREFIX, registry as processRegistry } from '../metrics.js';
 
 /** A scrape reuses a snapshot this young: Prometheus and a dashboard refreshing do not each query Postgres. */
@@ -152,7 +153,7 @@ async function takeSnapshot(ctx: AppContext): Promise<Snapshot> {
       // CLIENT LIST may be refused by a managed Redis: then the gauge is left out, not the scrape.
       Object.values(ctx.queues).map(async (q) => ({ queue: q.name, count: await q.getWorkersCount().catch(() => null) })),
     ),
-    ctx.slots ? ctx.slots.usage() : Promise.resolve(null),
+    currentSession(ctx).then((session) => (session ? session.slots.usage() : null)),
   ]);
   return {
     takenAt,

@@ -70,7 +70,7 @@ export class ExportJobStore {
       id,
       selection,
       enqueuedAtMs: this.now(),
-      latencyMs: this.settings.latencyMs,
+      latencyMs: this.latencyFor(selection),
       inProgressPhase: this.settings.inProgressPhase,
       outcome: this.failuresToInject > 0 ? 'failed' : 'complete',
       forcedExpired: false,
@@ -80,6 +80,29 @@ export class ExportJobStore {
     this.counters.enqueued++;
     this.counters.maxUnfinishedSeen = Math.max(this.counters.maxUnfinishedSeen, this.unfinishedCount());
     return job;
+  }
+
+  /** The latency of a new job: the fixed one, or the dataset's own within latencyRangeMs. */
+  private latencyFor(selection: RowSelection): number {
+    const range = this.settings.latencyRangeMs;
+    if (!range) return this.settings.latencyMs;
+    const id = selection.dataset.id;
+    let h = 0;
+    for (let i = 0; i < id.length; i++) h = (h * 31 + id.charCodeAt(i)) >>> 0;
+    const base = range[0] + ((h % 1000) / 999) * (range[1] - range[0]);
+    return Math.round(base * (0.95 + Math.random() * 0.1));
+  }
+
+  /**
+   * Every job's life on the fake's clock (enqueue, finish), for benchmarks: with these the share of
+   * time during which N jobs were unfinished can be computed without parsing logs.
+   */
+  timeline(): Array<{ datasetId: string; enqueuedAtMs: number; finishedAtMs: number }> {
+    return [...this.jobs.values()].map((j) => ({
+      datasetId: j.selection.dataset.id,
+      enqueuedAtMs: j.enqueuedAtMs,
+      finishedAtMs: completedAtMs(j),
+    }));
   }
 
   get(id: string): ExportJob | undefined {

@@ -1,0 +1,135 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { connectIntercom } from '../src/context.js';
+import { startWorkers } from '../src/jobs/workers.js';
+import { advanceExportWindow } from '../src/pipeline/advance-export.js';
+import { dispatchWindows, type WindowLauncher } from '../src/pipeline/dispatch-windows.js';
+import type { WindowKey } from '../src/pipeline/export-ledger.js';
+import { planReportExports } from '../src/pipeline/plan-exports.js';
+import { waitForWindows } from '../src/pipeline/wait-for-windows.js';
+import { startCli, waitFor, type CliProcess } from './helpers/cli-process.js';
+import { useTestEnv, type TestEnv } from './helpers/test-env.js';
+
+/**
+ * The dispatcher (issue 7 §1): windows wait in the ledger, only as many hold a queue job as there
+ * are free export slots, a freed slot starts the next window at once, and a killed worker's
+ * windows are still loaded exactly once.
+ */
+
+const DAY = 86_400_000;
+const D0 = Math.floor(Date.now() / DAY) * DAY - 40 * DAY;
+
+const getEnv = useTestEnv({ fake: { export: { latencyMs: 300 } } });
+const children: CliProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.child.exitCode === null) c.child.kill('SIGKILL');
+});
+let env: TestEnv;
+beforeEach(() => {
+  env = getEnv();
+});
+
+/** A launcher that only records what it was asked to start (no queue, no timer). */
+function recordingLauncher(): WindowLauncher & { started: WindowKey[] } {
+  const started: WindowKey[] = [];
+  return { started, start: async (keys) => void started.push(...keys) };
+}
+
+describe('dispatcher', () => {
+  it('starts only as many windows as there are free slots, newest first; a freed slot starts the next window at once', async () => {
+    const plan = await planReportExports(env.ctx, {
+      mode: 'backfill',
+      range: { start: D0, end: D0 + 7 * DAY },
+      datasetIds: ['conversation'],
+    });
+    expect(plan.windows).toHaveLength(7);
+    const session = await connectIntercom(env.ctx);
+    const launcher = recordingLauncher();
+    expect(await dispatchWindows(env.ctx, session, launcher)).toBe(5);
+    // Newest first (the default plan order): the five most recent days.
+    expect(launcher.started.map((k) => (k.window.start - D0) / DAY)).toEqual([6, 5, 4, 3, 2]);
+    expect(await session.slots.free()).toBe(0);
+    // Nothing more while every slot is taken.
+    expect(await dispatchWindows(env.ctx, session, launcher)).toBe(0);
+    expect(launcher.started).toHaveLength(5);
+
+    // One window runs to the end by hand: the release of its slot starts day 1 there and then.
+    const first = launcher.started[0]!;
+    const released = recordingLauncher();
+    for (let i = 0; i < 20; i++) {
+      const r = await advanceExportWindow(env.ctx, first, { launcher: released }).catch((err: Error) => err);
+      if (!(r instanceof Error)) {
+        expect(r).toMatchObject({ outcome: 'loaded' });
+        break;
+      }
+      expect(r.name).toBe('NotReadyError');
+      await new Promise((res) => setTimeout(res, 200)); // the export is still running at the fake
+    }
+    expect(released.started.map((k) => (k.window.start - D0) / DAY)).toEqual([1]);
+    const [w] = await env.query<{ status: string; dispatched: boolean }>(
+      `SELECT status, dispatched_at IS NOT NULL AS dispatched FROM etl_export_windows WHERE window_start = $1`,
+      [new Date(D0)],
+    );
+    expect(w).toEqual({ status: 'queued', dispatched: false }); // day 0 still waits in the ledger, without a job
+  });
+
+  it('never has more queue jobs than the slots plus the windows loading, and loads every window', async () => {
+    const datasets = ['conversation', 'admin_status_change', 'conversation_state'];
+    const plan = await planReportExports(env.ctx, { mode: 'backfill', range: { start: D0, end: D0 + 10 * DAY }, datasetIds: datasets });
+    expect(plan.windows).toHaveLength(30);
+    const concurrency = env.config.worker.concurrency;
+    let maxJobs = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const c = await env.ctx.queues.reports.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
+        maxJobs = Math.max(
+          maxJobs,
+          Object.values(c).reduce((a, b) => a + b, 0),
+        );
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const workers = startWorkers(env.ctx, ['reports']);
+    try {
+      const summary = await waitForWindows(env.ctx, plan, { pollMs: 100 });
+      expect(summary.progress).toMatchObject({ total: 30, loaded: 30, failed: 0 });
+      expect(summary.datasets.map((d) => d.windowsLoaded)).toEqual([10, 10, 10]);
+    } finally {
+      sampling = false;
+      await sampler;
+      await workers.close();
+    }
+    expect(maxJobs).toBeGreaterThan(0);
+    // Queueing every window at once (the waiters design) had 30 jobs here.
+    expect(maxJobs).toBeLessThanOrEqual(5 + concurrency);
+    expect(env.fake.stats().enqueued).toBe(30);
+    expect(env.fake.stats().maxUnfinishedSeen).toBeLessThanOrEqual(5);
+  });
+
+  it('a worker killed mid-export: another one finishes its windows, every window loaded once', async () => {
+    env.fake.setExportLatency(1500);
+    const plan = await planReportExports(env.ctx, {
+      mode: 'backfill',
+      range: { start: D0, end: D0 + 8 * DAY },
+      datasetIds: ['conversation'],
+    });
+    const workerEnv = { ...env.childEnv, ETL_SCHEDULE_ENABLED: 'false', ETL_LOCK_DURATION_MS: '1500', ETL_CONCURRENCY: '8' };
+    const first = startCli(['worker'], workerEnv);
+    children.push(first);
+    await waitFor(async () => env.fake.stats().enqueued >= 3, 30_000, 'the first worker to enqueue exports');
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const second = startCli(['worker'], workerEnv);
+    children.push(second);
+    const summary = await waitForWindows(env.ctx, plan, { pollMs: 200 });
+    expect(summary.progress).toMatchObject({ loaded: 8, failed: 0 });
+    const want = env.fake.expectedRows('conversation', D0 / 1000, (D0 + 8 * DAY) / 1000 - 1).length;
+    const [row] = await env.query<{ n: string; d: string }>(
+      'SELECT count(*) AS n, count(DISTINCT conversation_id) AS d FROM report_conversation',
+    );
+    expect(row).toEqual({ n: String(want), d: String(want) }); // no window loaded twice
+    expect(env.fake.stats().maxUnfinishedSeen).toBeLessThanOrEqual(5);
+    second.child.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+  }, 120_000);
+});
