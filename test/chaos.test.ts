@@ -176,6 +176,9 @@ function childEnv(): Record<string, string> {
     ETL_SCHEDULE_ENABLED: 'false',
     // A killed process's jobs (and its companies lock) come back after about this long.
     ETL_LOCK_DURATION_MS: '3000',
+    // A window whose job died with its process (stalled past BullMQ's limit) is healed by the
+    // reconciler: quickly here, as the killed job's lock is short too.
+    ETL_RECONCILE_INTERVAL_MS: '3000',
     ETL_CONCURRENCY: '3',
     ETL_MAX_UNFINISHED_EXPORTS: '3',
     ETL_SCROLL_EXISTS_WAIT_MS: '500',

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connectIntercom, type AppContext } from '../context.js';
 import { migrate } from '../db/migrate.js';
 import { queueEntitySyncs } from '../jobs/sync-entity.js';
+import { reconcileWindows } from '../jobs/reconcile-windows.js';
 import { startWorkers } from '../jobs/workers.js';
 import { planReportExports, type Plan, type PlanRequest } from '../pipeline/plan-exports.js';
 import type { EntityStream, SyncRunResult } from '../pipeline/sync-runs.js';
@@ -71,6 +72,9 @@ export async function runSync(
     for (const d of plan.perDataset) say(`  ${describeSizing(d)}`);
   }
   const workers = startWorkers(ctx);
+  // A backfill with no `worker` running must heal too: a window whose job was lost (its process
+  // killed more often than BullMQ tolerates stalls) would otherwise wait forever.
+  const healer = setInterval(() => void reconcileWindows(ctx).catch(() => {}), ctx.config.worker.reconcileIntervalMs);
   // A terminal or log stream gets the redrawn/periodic progress line; a caller's `say` gets a line per change.
   const printer = progressStream ? progressPrinter({ stream: progressStream, slots: ctx.config.reports.maxUnfinishedExports }) : null;
   try {
@@ -82,6 +86,7 @@ export async function runSync(
     ]);
     return { reports, entities };
   } finally {
+    clearInterval(healer);
     printer?.done();
     await workers.close();
   }
