@@ -115,7 +115,8 @@ describe('planning a backfill', () => {
 
   it('queues the newest windows first by default', async () => {
     const env = getEnv();
-    await backfill(undefined, -4, 0);
+    // One export slot: the dispatcher starts windows strictly one after the other, in plan order.
+    await backfill(env.newContext({ ETL_MAX_UNFINISHED_EXPORTS: '1' }), -4, 0);
     const enqueues = env.fake
       .stats()
       .requests.filter((r) => r.path === '/export/reporting_data/enqueue')
@@ -124,8 +125,8 @@ describe('planning a backfill', () => {
     const windows = await env.query<{ start: Date; enqueued_at: Date }>(
       `SELECT window_start AS start, enqueued_at FROM etl_export_windows ORDER BY enqueued_at`,
     );
-    // The first export asked for is the newest day.
-    expect(windows[0]!.start.getTime()).toBe(TODAY - DAY);
+    // The first export asked for is the newest day, and so on back.
+    expect(windows.map((w) => w.start.getTime())).toEqual([1, 2, 3, 4].map((d) => TODAY - d * DAY));
   });
 
   it('--dry-run prints the plan with what is loaded, failed and missing, and changes nothing', async () => {
