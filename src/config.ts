@@ -1,7 +1,7 @@
 import { CronExpressionParser } from 'cron-parser';
 import { ConfigError } from './errors.js';
 import { REGION_BASE_URLS, type IntercomRegion } from './intercom/types.js';
-import { parseDay, parseDuration } from './pipeline/time-windows.js';
+import { parseDay, parseDuration, parseWindowLength } from './pipeline/time-windows.js';
 
 /**
  * The product's whole configuration, read from the environment once (here and nowhere else),
@@ -200,7 +200,7 @@ export function loadConfig(env: Env = process.env, overrides: Env = {}): Config 
   const windowRaw = str('ETL_WINDOW', 'auto');
   if (windowRaw.toLowerCase() !== 'auto') {
     try {
-      windowMs = parseDuration(windowRaw);
+      windowMs = parseWindowLength(windowRaw);
     } catch (err) {
       problems.push(`ETL_WINDOW: ${(err as Error).message} Or use auto.`);
     }
@@ -235,7 +235,7 @@ export function loadConfig(env: Env = process.env, overrides: Env = {}): Config 
 
   let ticketsOverlapMs = 3_600_000;
   try {
-    ticketsOverlapMs = parseOverlap(str('ETL_TICKETS_OVERLAP', '1h'));
+    ticketsOverlapMs = parseDuration(str('ETL_TICKETS_OVERLAP', '1h'));
   } catch (err) {
     problems.push(`ETL_TICKETS_OVERLAP: ${(err as Error).message}`);
   }
@@ -354,14 +354,6 @@ export function requireHttpAuth(config: Config): void {
       `ETL_HTTP_HOST=${config.http.host} is reachable from other hosts: set ETL_HTTP_AUTH=user:password for the worker's HTTP surface, or listen on 127.0.0.1 (or ETL_HTTP_PORT=0 to disable it).`,
     ]);
   }
-}
-
-/** `0`, `30m`, `1h`, `36h`, `2d` → ms (any length, unlike windows): ETL_TICKETS_OVERLAP, `status --max-age`. */
-export function parseOverlap(text: string): number {
-  const m = /^(\d+)\s*([smhd]?)$/.exec(text.trim());
-  if (!m) throw new Error(`${JSON.stringify(text)} is not a duration like 30m, 1h or 1d.`);
-  const unit = { '': 1000, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
-  return Number(m[1]) * unit;
 }
 
 /**

@@ -3,7 +3,7 @@ import { loadConfig } from '../src/config.js';
 import { createContext } from '../src/context.js';
 import { ConfigError } from '../src/errors.js';
 import { silentLogger } from '../src/log.js';
-import { parseDuration, splitIntoWindows, toIntercomBounds } from '../src/pipeline/time-windows.js';
+import { parseDuration, parseWindowLength, splitIntoWindows, toIntercomBounds } from '../src/pipeline/time-windows.js';
 import { guessColumnType, uniqueName } from '../src/sinks/column-naming.js';
 
 describe('configuration', () => {
@@ -98,8 +98,12 @@ describe('windows and names', () => {
       { start: 2 * day, end: 2.5 * day },
     ]);
     expect(toIntercomBounds(w[0]!)).toEqual({ startTime: 0, endTime: 86_400 });
-    expect(parseDuration('6h')).toBe(6 * 3_600_000);
-    expect(() => parseDuration('7h')).toThrow(/divide a day/);
+    expect(parseWindowLength('6h')).toBe(6 * 3_600_000);
+    expect(() => parseWindowLength('7h')).toThrow(/divide a day/);
+    expect(() => parseWindowLength('30m')).toThrow(/smallest window/);
+    // The one duration parser behind windows, ETL_TICKETS_OVERLAP and status --max-age.
+    expect([parseDuration('0'), parseDuration('30s'), parseDuration('36h'), parseDuration('2d')]).toEqual([0, 30_000, 36 * 3_600_000, 2 * 86_400_000]);
+    expect(() => parseDuration('soon')).toThrow(/is not a duration/);
   });
 
   it('sanitizes names and resolves collisions deterministically', () => {

@@ -6,7 +6,8 @@ import { quoteIdent } from '../db/pool.js';
 import { DAY_MS, isoDay, startOfUtcDay } from '../pipeline/time-windows.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, onShutdownSignal, runCommand } from './command-runner.js';
 import { formatSummary } from './format.js';
-import { formatSyncSummary, runSync, syncFailed } from './run-sync.js';
+import { runSummaryFields, syncFailed } from '../pipeline/run-sync.js';
+import { formatSyncSummary, runSyncCommand } from './run-sync.js';
 
 export const DEMO_TOKEN = 'demo-token';
 
@@ -20,18 +21,17 @@ export async function demoCommand(opts: { days: number; schema: string }): Promi
   // A workspace of its own per run: export slots are keyed by workspace, and a killed demo's leases must not slow the next.
   const workspace = { idCode: `demo${Date.now().toString(36)}` };
   const fake = await FakeIntercom.start({ tokens: [DEMO_TOKEN], workspace, export: { latencyMs: 800 } });
-  process.stderr.write(`Fake Intercom listening on ${fake.url}\n`);
+  process.stdout.write(`Fake Intercom listening on ${fake.url}\n`);
   const end = startOfUtcDay(Date.now());
   const start = end - opts.days * DAY_MS;
   return runCommand(
     async (ctx) => {
       const { signal } = onShutdownSignal();
       try {
-        const result = await runSync(
+        const result = await runSyncCommand(
           ctx,
           { reports: { mode: 'backfill', range: { start, end } }, entities: ['companies', 'tickets'] },
-          (line) => process.stderr.write(`${line}\n`),
-          signal,
+          { signal },
         );
         const summary = result.reports!;
         process.stdout.write(
@@ -46,13 +46,14 @@ export async function demoCommand(opts: { days: number; schema: string }): Promi
           const n = await ctx.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${quoteIdent(table)}`);
           process.stdout.write(`  ${ctx.config.pgSchema}.${table}: ${n.rows[0]?.n} rows\n`);
         }
-        return syncFailed(result) ? EXIT_FAILED : EXIT_OK;
+        return { code: syncFailed(result) ? EXIT_FAILED : EXIT_OK, summary: runSummaryFields(result) };
       } finally {
         await fake.close();
       }
     },
     {
-      defaultLogLevel: 'warn',
+      command: 'demo',
+      args: opts,
       overrides: {
         INTERCOM_BASE_URL: fake.url,
         INTERCOM_ACCESS_TOKEN: DEMO_TOKEN,

@@ -2,18 +2,21 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { migrate } from '../db/migrate.js';
 import { describeError } from '../errors.js';
-import { DAY_MS, isoDay, parseDay, parseDuration } from '../pipeline/time-windows.js';
+import { DAY_MS, isoDay, parseDay, parseDuration, parseWindowLength } from '../pipeline/time-windows.js';
 import { checkCommand } from './check-command.js';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, onShutdownSignal, runCommand } from './command-runner.js';
+import { errorLogFields, EXIT_FAILED, EXIT_OK, EXIT_USAGE, exitOnUncaughtErrors, onShutdownSignal, runCommand } from './command-runner.js';
 import type { fakeIntercomCommand } from './demo-command.js';
 import { datasetsCommand, retryCommand, statusCommand } from './info-commands.js';
-import { parseOverlap } from '../config.js';
 import { dryRunCommand } from './dry-run-command.js';
 import { formatSummary } from './format.js';
 import type { PlanRequest } from '../pipeline/plan-exports.js';
 import { runReports } from './run-reports.js';
-import { formatSyncSummary, runSync, STREAMS, syncFailed, syncRequest, type Stream } from './run-sync.js';
+import { runSummaryFields, STREAMS, syncFailed, syncRequest, type Stream } from '../pipeline/run-sync.js';
+import { formatSyncSummary, runSyncCommand } from './run-sync.js';
+import { createLogger } from '../log.js';
 import { workerCommand } from './worker-command.js';
+
+exitOnUncaughtErrors();
 
 const program = new Command('intercom-etl')
   .description(
@@ -37,7 +40,7 @@ const asDay = (what: string) => (v: string) => {
 const asWindow = (v: string): number | 'auto' => {
   if (v.trim().toLowerCase() === 'auto') return 'auto';
   try {
-    return parseDuration(v);
+    return parseWindowLength(v);
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
@@ -72,20 +75,20 @@ program
         );
         return EXIT_OK;
       },
-      { needs: ['postgres'] },
+      { command: 'migrate', needs: ['postgres'] },
     ),
   );
 
 program
   .command('check')
   .description('check the token (GET /me), the reporting API, Postgres and Redis; one verdict each')
-  .action(() => runCommand(checkCommand, { needs: [] }));
+  .action(() => runCommand(checkCommand, { command: 'check', needs: [] }));
 
 program
   .command('datasets')
   .description('list the reporting datasets, their attributes and the columns they load into')
   .option('--json', 'print JSON')
-  .action((opts: { json?: boolean }) => runCommand((ctx) => datasetsCommand(ctx, opts), { needs: ['postgres'] }));
+  .action((opts: { json?: boolean }) => runCommand((ctx) => datasetsCommand(ctx, opts), { command: 'datasets', args: opts, needs: ['postgres'] }));
 
 const backfill = program
   .command('backfill')
@@ -114,13 +117,20 @@ const backfill = program
       order: opts.order,
       ...(opts.window !== undefined ? { windowMs: opts.window } : {}),
     };
-    if (opts.dryRun) return runCommand((ctx) => dryRunCommand(ctx, request), { needs: ['postgres'] });
-    return runCommand(async (ctx) => {
-      const { signal } = onShutdownSignal();
-      const summary = await runReports(ctx, request, { signal });
-      process.stdout.write(`${formatSummary(summary)}\n`);
-      return summary.progress.failed === 0 ? EXIT_OK : EXIT_FAILED;
-    });
+    const args = { ...opts, from: isoDay(opts.from), to: isoDay(opts.to) };
+    if (opts.dryRun) return runCommand((ctx) => dryRunCommand(ctx, request), { command: 'backfill', args, needs: ['postgres'] });
+    return runCommand(
+      async (ctx) => {
+        const { signal } = onShutdownSignal();
+        const summary = await runReports(ctx, request, { signal });
+        process.stdout.write(`${formatSummary(summary)}\n`);
+        return {
+          code: summary.progress.failed === 0 ? EXIT_OK : EXIT_FAILED,
+          summary: runSummaryFields({ reports: summary, entities: [] }),
+        };
+      },
+      { command: 'backfill', args },
+    );
   });
 
 interface BackfillOptions {
@@ -142,24 +152,27 @@ const sync = program
   .action((streams: string[], opts: { allowMassDelete?: boolean }) => {
     const unknown = streams.filter((s) => !(STREAMS as readonly string[]).includes(s));
     if (unknown.length > 0) usageError(sync, `unknown stream(s) ${unknown.join(', ')}; choose from ${STREAMS.join(', ')}.`);
-    return runCommand(async (ctx) => {
-      const chosen = (streams.length > 0 ? [...new Set(streams)] : [...STREAMS]) as Stream[];
-      const { signal } = onShutdownSignal();
-      const request = syncRequest(chosen, { allowMassDelete: opts.allowMassDelete === true });
-      const summary = await runSync(ctx, request, (line) => process.stderr.write(`${line}\n`), signal, process.stderr);
-      process.stdout.write(`${formatSyncSummary(summary)}\n`);
-      return syncFailed(summary) ? EXIT_FAILED : EXIT_OK;
-    });
+    const chosen = (streams.length > 0 ? [...new Set(streams)] : [...STREAMS]) as Stream[];
+    return runCommand(
+      async (ctx) => {
+        const { signal } = onShutdownSignal();
+        const request = syncRequest(chosen, { allowMassDelete: opts.allowMassDelete === true });
+        const summary = await runSyncCommand(ctx, request, { signal, progressStream: process.stdout });
+        process.stdout.write(`${formatSyncSummary(summary)}\n`);
+        return { code: syncFailed(summary) ? EXIT_FAILED : EXIT_OK, summary: runSummaryFields(summary) };
+      },
+      { command: 'sync', args: { streams: chosen, ...opts } },
+    );
   });
 
 program
   .command('worker')
   .description('run workers and the nightly schedule until SIGTERM/SIGINT (start several to scale out)')
-  .action(() => runCommand(workerCommand, { defaultLogLevel: 'info' }));
+  .action(() => runCommand(workerCommand, { command: 'worker', defaultLogLevel: 'info' }));
 
 const asMaxAge = (v: string): number => {
   try {
-    return parseOverlap(v);
+    return parseDuration(v);
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
@@ -174,14 +187,14 @@ program
   .option('--check', 'print one line per problem and exit 1 (stale stream, failed window, failed night); else one OK line, exit 0')
   .option('--max-age <duration>', 'with --check: how old the loaded data may be, e.g. 36h, 2d', asMaxAge, 36 * 3_600_000)
   .action((opts: { json?: boolean; check?: boolean; maxAge: number }) =>
-    runCommand((ctx) => statusCommand(ctx, { ...opts, maxAgeMs: opts.maxAge })),
+    runCommand((ctx) => statusCommand(ctx, { ...opts, maxAgeMs: opts.maxAge }), { command: 'status', args: opts }),
   );
 
 program
   .command('retry')
   .description('re-run every failed window (of every dataset, or --dataset), with its own bounds, then exit')
   .option('--dataset <id>', 'only this dataset (repeatable); default: all', collect, [])
-  .action((opts: { dataset: string[] }) => runCommand((ctx) => retryCommand(ctx, opts)));
+  .action((opts: { dataset: string[] }) => runCommand((ctx) => retryCommand(ctx, opts), { command: 'retry', args: opts }));
 
 program
   .command('demo')
@@ -213,6 +226,8 @@ program.addOption(new Option('--no-color').hideHelp());
 program.parseAsync(process.argv).catch((err: unknown) => {
   // Commander has already printed its message (and the help); --help and --version exit 0.
   if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? EXIT_OK : EXIT_USAGE);
-  process.stderr.write(`error: ${describeError(err)}\n`);
+  // Anything else escaped a command: one JSON line (its stack a field), never a raw trace.
+  process.stdout.write(`error: ${describeError(err)}\n`);
+  createLogger({ destination: process.stderr }).fatal(errorLogFields(err), 'command failed');
   process.exit(EXIT_FAILED);
 });

@@ -2,7 +2,8 @@ import type { AppContext } from '../context.js';
 import { unmigratedSchemaProblem } from '../db/migrate.js';
 import { FatalError } from '../errors.js';
 import { failedWindowSpans } from '../pipeline/status-coverage.js';
-import { EXIT_FAILED, EXIT_OK, onShutdownSignal } from './command-runner.js';
+import { runSummaryFields } from '../pipeline/run-sync.js';
+import { EXIT_FAILED, EXIT_OK, onShutdownSignal, type CommandResult } from './command-runner.js';
 import { formatSummary } from './format.js';
 import { runReports } from './run-reports.js';
 
@@ -12,7 +13,7 @@ import { runReports } from './run-reports.js';
  * planner decides exactly as it would there (a failed window that loaded windows cover since is
  * left alone).
  */
-export async function retryCommand(ctx: AppContext, opts: { dataset: string[] }): Promise<number> {
+export async function retryCommand(ctx: AppContext, opts: { dataset: string[] }): Promise<number | CommandResult> {
   const problem = await unmigratedSchemaProblem(ctx.pool, ctx.config.pgSchema);
   if (problem) throw new FatalError(problem);
   const spans = await failedWindowSpans(ctx.pool, opts.dataset);
@@ -20,7 +21,7 @@ export async function retryCommand(ctx: AppContext, opts: { dataset: string[] })
     process.stdout.write(`No failed windows${opts.dataset.length > 0 ? ` of ${opts.dataset.join(', ')}` : ''}: nothing to retry.\n`);
     return EXIT_OK;
   }
-  for (const s of spans) process.stderr.write(`retry: ${s.datasetId}: ${s.windows} failed window(s)\n`);
+  for (const s of spans) process.stdout.write(`retry: ${s.datasetId}: ${s.windows} failed window(s)\n`);
   const { signal } = onShutdownSignal();
   const summary = await runReports(
     ctx,
@@ -33,5 +34,5 @@ export async function retryCommand(ctx: AppContext, opts: { dataset: string[] })
     { signal },
   );
   process.stdout.write(`${formatSummary(summary)}\n`);
-  return summary.progress.failed === 0 ? EXIT_OK : EXIT_FAILED;
+  return { code: summary.progress.failed === 0 ? EXIT_OK : EXIT_FAILED, summary: runSummaryFields({ reports: summary, entities: [] }) };
 }

@@ -1,10 +1,10 @@
 import type { AppContext } from '../context.js';
 import type { PlanRequest } from '../pipeline/plan-exports.js';
 import type { RunSummary } from '../pipeline/wait-for-windows.js';
-import { runSync } from './run-sync.js';
+import { runSyncCommand } from './run-sync.js';
 
 export interface RunReportsOptions {
-  /** Where progress lines go; default stderr. */
+  /** Where the operator's lines go, one per progress change; default stdout, with the progress line redrawn on a terminal. */
   progress?: (line: string) => void;
   signal?: AbortSignal;
 }
@@ -14,13 +14,9 @@ export interface RunReportsOptions {
  * loaded or failed (other worker processes on the same Redis share the work), return the summary.
  */
 export async function runReports(ctx: AppContext, request: PlanRequest, options: RunReportsOptions = {}): Promise<RunSummary> {
-  const say = options.progress ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const summary = await runSync(
-    ctx,
-    { reports: request, entities: [] },
-    say,
-    options.signal,
-    options.progress ? undefined : process.stderr,
-  );
+  const summary = await runSyncCommand(ctx, { reports: request, entities: [] }, {
+    ...(options.progress ? { say: options.progress } : { progressStream: process.stdout }),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   return summary.reports!;
 }

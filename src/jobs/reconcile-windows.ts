@@ -6,6 +6,7 @@ import { failExportWindow, releaseFinishedOrphans } from '../pipeline/advance-ex
 import { dispatchWindows } from '../pipeline/dispatch-windows.js';
 import { windowLauncher } from './export-window.js';
 import { formatWindow } from '../pipeline/time-windows.js';
+import { windowLogFields } from '../pipeline/window-log.js';
 import type { JobDefinition } from './job-definition.js';
 import { runJob } from './job-outcome.js';
 
@@ -62,7 +63,7 @@ export async function reconcileWindows(ctx: AppContext): Promise<ReconcileResult
       continue;
     }
     const message = `${r.datasetId} ${formatWindow(r.window)} lost its queue job ${r.requeues + 1} times (stalled out, removed from Redis, or its worker died mid-${r.status}); failing it instead of queueing it again. Look for crashed or killed workers (out of memory?) in their logs, then run backfill for this range.`;
-    ctx.log.error({ dataset: r.datasetId, window: formatWindow(r.window) }, message);
+    ctx.log.error(windowLogFields(r, r.intercomJobId), message);
     await failExportWindow(ctx, r, message, launcher);
   }
   if (requeue.length > 0) {

@@ -2,6 +2,8 @@ import { Worker } from 'bullmq';
 import type { AppContext, QueueName } from '../context.js';
 import { QUEUE_NAMES } from '../context.js';
 import { startDispatchTicker } from './dispatch-tick.js';
+import { exportWindowJob } from './export-window.js';
+import type { ExportWindowPayload } from './job-payloads.js';
 import { JOB_DEFINITIONS } from './index.js';
 
 /** See the `limiter` option below: far more jobs than a worker starts in a second, but below BullMQ's "paused" value. */
@@ -52,7 +54,9 @@ export function startWorkers(ctx: AppContext, queues: QueueName[] = Object.value
       },
     );
     worker.on('failed', (job, err) => {
-      ctx.log.warn({ queue: queueName, jobId: job?.id, job: job?.name, err: err.message }, 'job attempt failed');
+      // An export window's payload is its log fields (datasetId, windowStart, windowEnd).
+      const window = job?.name === exportWindowJob.name ? (job.data as ExportWindowPayload) : {};
+      ctx.log.warn({ queue: queueName, jobId: job?.id, job: job?.name, ...window, err: err.message }, 'job attempt failed');
     });
     worker.on('error', (err) => ctx.log.error({ queue: queueName, err: err.message }, 'worker error'));
     return worker;

@@ -11,6 +11,7 @@ import * as ledger from './export-ledger.js';
 import { expectedExportMs, jitter, nextPollDelay } from './export-timing.js';
 import { formatWindow, toIntercomBounds } from './time-windows.js';
 import { settleWindowZone, zoneToRead, type ZoneSettings } from './timestamp-zones.js';
+import { windowLogFields } from './window-log.js';
 
 export type AdvanceResult = { outcome: 'loaded'; rows: number } | { outcome: 'skipped'; reason: string };
 
@@ -63,10 +64,12 @@ async function advance(
   const cfg = ctx.config.reports;
   const holder = slots.holderOf(key);
   const release = () => releaseAndDispatch(ctx, session, holder, launcher);
-  const log = ctx.log.child({ dataset: key.datasetId, window: formatWindow(key.window) });
+  // The window's lines carry its fields once each (bound here; never passed again in a line).
+  let log = ctx.log.child(windowLogFields(key));
 
   let row = await ledger.startAttempt(ctx.pool, key);
   if (!row) throw new FatalError(`Window ${describeWindow(key)} is not in the export ledger; plan it with backfill or sync.`);
+  if (row.intercomJobId) log = log.child({ intercomJobId: row.intercomJobId });
   if (row.status === 'loaded' || row.status === 'failed') return { outcome: 'skipped', reason: `already ${row.status}` };
   let slotFresh = false; // taken or renewed in this run: no renewal needed before the first poll
 
@@ -101,7 +104,8 @@ async function advance(
       await slots.orphan(holder, job.jobIdentifier);
       throw err;
     }
-    log.info({ intercomJobId: job.jobIdentifier }, 'export enqueued');
+    log = log.child({ intercomJobId: job.jobIdentifier });
+    log.info('export enqueued');
     // Intercom needs time: look at the status when it is likely done (learned), not in the same instant.
     const expected = await expectedExportMs(ctx, key.datasetId, key.window.end - key.window.start);
     const firstPollMs = expected === null ? jitter(cfg.pollIntervalMs) : nextPollDelay(0, expected, cfg.pollIntervalMs);
@@ -120,7 +124,7 @@ async function advance(
     // else's now: get one again before talking to Intercom (its export runs: it cannot go back to the ledger).
     if (!(await slots.acquire(holder)))
       throw new NotReadyError('lost its export slot lease; all export slots are taken', jitter(SLOT_WAIT_MS));
-    log.warn({ intercomJobId }, 'export slot lease had expired; took a slot again');
+    log.warn('export slot lease had expired; took a slot again');
   }
   let status: ExportJob;
   try {
@@ -128,7 +132,7 @@ async function advance(
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err; // the slot stays ours: the retry polls again
     await release();
-    return exportAgainOrGiveUp(ctx, key, `Intercom export job ${intercomJobId} was not found when polling its status (404)`);
+    return exportAgainOrGiveUp(ctx, key, intercomJobId, `Intercom export job ${intercomJobId} was not found when polling its status (404)`);
   }
   const phase = IntercomClient.exportPhase(status);
   const runningForMs: number = Date.now() - (row.enqueuedAt?.getTime() ?? Date.now());
@@ -145,11 +149,12 @@ async function advance(
     return exportAgainOrGiveUp(
       ctx,
       key,
+      intercomJobId,
       `Intercom export job ${intercomJobId} still ${status.status} after ${Math.round(runningForMs / 1000)} s`,
     );
   }
   await release();
-  if (phase === 'failed') return exportAgainOrGiveUp(ctx, key, `Intercom export job ${intercomJobId} ended ${status.status}`);
+  if (phase === 'failed') return exportAgainOrGiveUp(ctx, key, intercomJobId, `Intercom export job ${intercomJobId} ended ${status.status}`);
 
   await ledger.recordIntercomStatus(ctx.pool, key, status.status, 'loading');
   exportWaitDuration.observe({ dataset: key.datasetId }, runningForMs / 1000);
@@ -192,7 +197,7 @@ async function advance(
     return { outcome: 'loaded', rows: result.rows };
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
-    return exportAgainOrGiveUp(ctx, key, `the download of Intercom export job ${intercomJobId} was not found (404; expired?)`);
+    return exportAgainOrGiveUp(ctx, key, intercomJobId, `the download of Intercom export job ${intercomJobId} was not found (404; expired?)`);
   }
 }
 
@@ -201,7 +206,7 @@ async function advance(
  * exported again after a back-off that doubles with each failure (the job sleeps in BullMQ, it does
  * not loop); past it, the window fails with what happened, each time the same way.
  */
-async function exportAgainOrGiveUp(ctx: AppContext, key: ledger.WindowKey, reason: string): Promise<never> {
+async function exportAgainOrGiveUp(ctx: AppContext, key: ledger.WindowKey, intercomJobId: string, reason: string): Promise<never> {
   const max = ctx.config.reports.maxExportFailures;
   const row = (await ledger.forgetIntercomJob(ctx.pool, key, reason, true))!;
   if (row.exportFailures > max) {
@@ -211,7 +216,7 @@ async function exportAgainOrGiveUp(ctx: AppContext, key: ledger.WindowKey, reaso
   }
   const delayMs = jitter(Math.min(MAX_REEXPORT_DELAY_MS, ctx.config.reports.pollIntervalMs * 2 ** row.exportFailures));
   ctx.log.warn(
-    { dataset: key.datasetId, window: formatWindow(key.window), failures: row.exportFailures, max, delayMs },
+    { ...windowLogFields(key, intercomJobId), failures: row.exportFailures, max, delayMs },
     `${reason}; exporting the window again`,
   );
   throw new NotReadyError(`${reason}; exporting again in ${delayMs} ms`, delayMs);

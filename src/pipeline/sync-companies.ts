@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppContext } from '../context.js';
-import { FatalError, NotFoundError, RateLimitedError, RetriableError } from '../errors.js';
+import { FatalError, NotFoundError, RetriableError } from '../errors.js';
 import { EntityStage, type StageLimits } from '../sinks/entity-stage.js';
 import { countCompanyDeletions, mergeCompanies } from '../sinks/entity-merge.js';
+import { retryTransient } from './retry-transient.js';
 import * as runs from './sync-runs.js';
 
 /** Intercom's scroll pages hold 100 companies; a shorter page is the last one. */
@@ -79,10 +80,10 @@ export async function syncCompanies(ctx: AppContext, options: SyncCompaniesOptio
           },
         );
         if (outcome.refused !== undefined) {
-          log.error({ runId, reason: outcome.refused }, 'companies scroll refused');
+          log.error({ syncRunId: runId, reason: outcome.refused }, 'companies scroll refused');
           throw new FatalError(outcome.refused);
         }
-        log.info({ ...outcome.result, peakBufferedPages: stage.counters.peakBufferedPages }, 'companies scroll merged');
+        log.info({ ...runs.runLogFields(outcome.result), peakBufferedPages: stage.counters.peakBufferedPages }, 'companies scroll merged');
         return outcome.result;
       } catch (err) {
         await stage.clear();
@@ -177,18 +178,11 @@ async function scrollOnce(
  * here (the scroll stays valid for 60 s; giving the job back would leave it open and expiring).
  */
 async function fetchPage(ctx: AppContext, scrollParam: string | null, signal: AbortSignal | undefined) {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await ctx.intercom.scrollCompanies(scrollParam, signal);
-    } catch (err) {
-      if (signal?.aborted) throw err;
-      if (err instanceof RateLimitedError && err.retryAfterMs <= 30_000) {
-        await sleep(err.retryAfterMs, undefined, { signal });
-        continue;
-      }
-      const transient = err instanceof RetriableError && err.status !== 500;
-      if (!transient || attempt >= PAGE_RETRIES) throw err;
-      await sleep(500 * (attempt + 1), undefined, { signal });
-    }
-  }
+  return retryTransient(() => ctx.intercom.scrollCompanies(scrollParam, signal), {
+    attempts: PAGE_RETRIES + 1,
+    delayMs: (failures) => 500 * failures,
+    transient: (err) => err instanceof RetriableError && err.status !== 500,
+    rateLimitGraceMs: 30_000,
+    ...(signal ? { signal } : {}),
+  });
 }

@@ -23,6 +23,15 @@ export interface SyncRunResult {
   watermark?: string;
 }
 
+/**
+ * A run's result as log fields: its id as `syncRunId` (`runId` is the id of the command or nightly
+ * run the line belongs to) and without `stream`, which the stream's logger binds already.
+ */
+export function runLogFields(r: SyncRunResult): Omit<SyncRunResult, 'runId' | 'stream'> & { syncRunId: string } {
+  const { runId, stream: _stream, ...rest } = r;
+  return { syncRunId: runId, ...rest };
+}
+
 export function newRunId(stream: EntityStream): string {
   return `${stream}-${new Date().toISOString().replace(/[-:.]/g, '')}-${randomBytes(3).toString('hex')}`;
 }

@@ -1,8 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppContext } from '../context.js';
-import { NotFoundError, RateLimitedError, RetriableError } from '../errors.js';
+import { NotFoundError, RetriableError } from '../errors.js';
 import { EntityStage } from '../sinks/entity-stage.js';
 import { mergeTickets, replaceTicketReferences } from '../sinks/entity-merge.js';
+import { retryTransient } from './retry-transient.js';
 import * as runs from './sync-runs.js';
 
 /** A cursor Intercom could not use (500) is retried this often before the run starts again. */
@@ -57,7 +57,7 @@ export async function syncTickets(ctx: AppContext, now: () => number = Date.now,
           await runs.completeRun(client, r);
           return r;
         });
-        log.info(result, 'tickets merged; watermark advanced');
+        log.info(runs.runLogFields(result), 'tickets merged; watermark advanced');
         return result;
       } catch (err) {
         await stage.clear();
@@ -94,22 +94,19 @@ async function searchAll(ctx: AppContext, run: runs.StreamRun, stage: EntityStag
 /** A 500 on a page (Intercom's answer to a cursor it cannot use) is retried, then the run restarts. */
 async function fetchPage(ctx: AppContext, query: Record<string, unknown>, cursor: string | null, signal: AbortSignal | undefined) {
   const perPage = ctx.config.entities.ticketsPageSize;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await ctx.intercom.searchTickets(query, { perPage, startingAfter: cursor }, signal);
-    } catch (err) {
-      if (signal?.aborted) throw err;
-      if (err instanceof RateLimitedError && err.retryAfterMs <= 30_000) {
-        await sleep(err.retryAfterMs, undefined, { signal });
-        continue;
-      }
-      if (!(err instanceof RetriableError)) throw err;
-      if (attempt >= PAGE_RETRIES) {
-        if (err.status === 500) throw new SearchRestart(`page failed ${attempt + 1} times with 500`);
-        throw err;
-      }
-      await sleep(300 * 2 ** attempt, undefined, { signal });
+  try {
+    return await retryTransient(() => ctx.intercom.searchTickets(query, { perPage, startingAfter: cursor }, signal), {
+      attempts: PAGE_RETRIES + 1,
+      delayMs: (failures) => 300 * 2 ** (failures - 1),
+      transient: (err) => err instanceof RetriableError,
+      rateLimitGraceMs: 30_000,
+      ...(signal ? { signal } : {}),
+    });
+  } catch (err) {
+    if (!signal?.aborted && err instanceof RetriableError && err.status === 500) {
+      throw new SearchRestart(`page failed ${PAGE_RETRIES + 1} times with 500`);
     }
+    throw err;
   }
 }
 

@@ -11,13 +11,21 @@ export interface TimeWindow {
 }
 
 export const DAY_MS = 86_400_000;
-const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: DAY_MS, w: 7 * DAY_MS };
+const UNIT_MS: Record<string, number> = { '': 1000, s: 1000, m: 60_000, h: 3_600_000, d: DAY_MS, w: 7 * DAY_MS };
 
-/** `30m`, `6h`, `1d`, `7d`, `2w` → ms. Windows must divide a day or be whole days. */
+/**
+ * The one duration parser: `0`, `30s`, `30m`, `36h`, `2d`, `2w` → ms (a bare number is seconds).
+ * ETL_TICKETS_OVERLAP, `status --max-age`, and — through `parseWindowLength` — window lengths.
+ */
 export function parseDuration(text: string): number {
-  const m = /^(\d+)\s*([mhdw])$/.exec(text.trim());
-  if (!m) throw new Error(`${JSON.stringify(text)} is not a duration like 6h, 1d or 7d.`);
-  const ms = Number(m[1]) * UNIT_MS[m[2]!]!;
+  const m = /^(\d+)\s*([smhdw]?)$/.exec(text.trim());
+  if (!m) throw new Error(`${JSON.stringify(text)} is not a duration like 30m, 6h, 1d or 7d.`);
+  return Number(m[1]) * UNIT_MS[m[2]!]!;
+}
+
+/** A window length (`6h`, `1d`, `7d`, `2w`) → ms. Windows must divide a day or be whole days. */
+export function parseWindowLength(text: string): number {
+  const ms = parseDuration(text);
   if (ms < 3_600_000) throw new Error(`${JSON.stringify(text)} is shorter than the smallest window, 1h.`);
   if (ms < DAY_MS ? DAY_MS % ms !== 0 : ms % DAY_MS !== 0) {
     throw new Error(`${JSON.stringify(text)} must divide a day (1h, 2h, 3h, 4h, 6h, 8h, 12h) or be whole days.`);
