@@ -60,7 +60,10 @@ export function currentRunId(): string | undefined {
  * start, unique across processes, and free of `:` so it may be part of a BullMQ job id.
  */
 export function newRunId(now: Date = new Date()): string {
-  const time = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const time = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `run-${time}-${randomBytes(3).toString('hex')}`;
 }
 

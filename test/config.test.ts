@@ -102,7 +102,12 @@ describe('windows and names', () => {
     expect(() => parseWindowLength('7h')).toThrow(/divide a day/);
     expect(() => parseWindowLength('30m')).toThrow(/smallest window/);
     // The one duration parser behind windows, ETL_TICKETS_OVERLAP and status --max-age.
-    expect([parseDuration('0'), parseDuration('30s'), parseDuration('36h'), parseDuration('2d')]).toEqual([0, 30_000, 36 * 3_600_000, 2 * 86_400_000]);
+    expect([parseDuration('0'), parseDuration('30s'), parseDuration('36h'), parseDuration('2d')]).toEqual([
+      0,
+      30_000,
+      36 * 3_600_000,
+      2 * 86_400_000,
+    ]);
     expect(() => parseDuration('soon')).toThrow(/is not a duration/);
   });
 

@@ -60,7 +60,12 @@ export async function runCommand(body: (ctx: AppContext) => Promise<number | Com
   process.exit(code);
 }
 
-async function runBody(config: Config, log: Logger, body: (ctx: AppContext) => Promise<number | CommandResult>, env: CommandEnv): Promise<number> {
+async function runBody(
+  config: Config,
+  log: Logger,
+  body: (ctx: AppContext) => Promise<number | CommandResult>,
+  env: CommandEnv,
+): Promise<number> {
   const started = Date.now();
   exitAfterShutdownSignal(config.worker.shutdownTimeoutMs, log);
   log.info({ command: env.command, args: env.args ?? {} }, 'run started');

@@ -88,7 +88,9 @@ program
   .command('datasets')
   .description('list the reporting datasets, their attributes and the columns they load into')
   .option('--json', 'print JSON')
-  .action((opts: { json?: boolean }) => runCommand((ctx) => datasetsCommand(ctx, opts), { command: 'datasets', args: opts, needs: ['postgres'] }));
+  .action((opts: { json?: boolean }) =>
+    runCommand((ctx) => datasetsCommand(ctx, opts), { command: 'datasets', args: opts, needs: ['postgres'] }),
+  );
 
 const backfill = program
   .command('backfill')

@@ -14,9 +14,13 @@ export interface RunReportsOptions {
  * loaded or failed (other worker processes on the same Redis share the work), return the summary.
  */
 export async function runReports(ctx: AppContext, request: PlanRequest, options: RunReportsOptions = {}): Promise<RunSummary> {
-  const summary = await runSyncCommand(ctx, { reports: request, entities: [] }, {
-    ...(options.progress ? { say: options.progress } : { progressStream: process.stdout }),
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
+  const summary = await runSyncCommand(
+    ctx,
+    { reports: request, entities: [] },
+    {
+      ...(options.progress ? { say: options.progress } : { progressStream: process.stdout }),
+      ...(options.signal ? { signal: options.signal } : {}),
+    },
+  );
   return summary.reports!;
 }

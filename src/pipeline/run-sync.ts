@@ -46,7 +46,10 @@ export type EntityJobState =
 /** What the orchestration needs done by the job layer (src/jobs/sync-jobs.ts). */
 export interface SyncJobs {
   /** Queues one run of each stream; returns their job ids. */
-  queueEntitySyncs(streams: EntityStream[], options: { allowMassDelete?: boolean }): Promise<Array<{ stream: EntityStream; jobId: string }>>;
+  queueEntitySyncs(
+    streams: EntityStream[],
+    options: { allowMassDelete?: boolean },
+  ): Promise<Array<{ stream: EntityStream; jobId: string }>>;
   entityJobState(jobId: string): Promise<EntityJobState>;
   /** Runs workers in this process until `close()`. */
   startWorkers(): { close(): Promise<void> };

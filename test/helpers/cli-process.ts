@@ -5,7 +5,11 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 
 export interface CliProcess {
   child: ChildProcess;
+  /** stdout and stderr, interleaved as they came. */
   output(): string;
+  stdout(): string;
+  /** The log: JSON lines (README, Logs). */
+  stderr(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -21,19 +25,30 @@ export function startCli(args: string[], env: Record<string, string>): CliProces
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    stdout += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    out += d.toString();
+    stderr += d.toString();
+  });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('exit', (code, signal) => resolve({ code, signal }));
   });
-  return { child, output: () => out, exited };
+  return { child, output: () => out, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
 /** Runs the CLI to completion. */
-export async function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+export async function runCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string; stdout: string; stderr: string }> {
   const p = startCli(args, env);
   const { code } = await p.exited;
-  return { code, output: p.output() };
+  return { code, output: p.output(), stdout: p.stdout(), stderr: p.stderr() };
 }
 
 export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
