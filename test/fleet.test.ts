@@ -114,7 +114,7 @@ describe('the reconciler', () => {
 });
 
 describe('the nightly job', () => {
-  it('is retried with backoff on transient errors; a failed night shows in status and ends with one summary log line', async () => {
+  it('is retried with backoff on transient errors; a failed night shows in status, and each attempt logs a start and a finish line', async () => {
     let logs = '';
     const ctx = createContext(env.config, {
       log: createLogger({
@@ -143,12 +143,19 @@ describe('the nightly job', () => {
       const failed = await runCli(['status'], env.childEnv);
       expect(failed.code).toBe(0);
       expect(failed.output).toMatch(/nightly: last run \S+ FAILED after 2 attempts: Intercom GET \/export\/reporting_data\/get_datasets/);
-      const summaries = logs
+      // Each attempt is a run of the job's id: a start line, and a finish line saying what became of it.
+      const lines = logs
         .split('\n')
         .filter(Boolean)
-        .map((l) => JSON.parse(l) as { msg: string; status?: string; attempt?: number })
-        .filter((l) => l.msg === 'nightly sync finished');
-      expect(summaries).toMatchObject([{ status: 'failed', attempt: 2 }]);
+        .map((l) => JSON.parse(l) as { msg: string; runId?: string; outcome?: string; attempt?: number });
+      expect(lines.filter((l) => l.msg === 'run started')).toMatchObject([
+        { runId: job.id, attempt: 1 },
+        { runId: job.id, attempt: 2 },
+      ]);
+      expect(lines.filter((l) => l.msg === 'run finished')).toMatchObject([
+        { runId: job.id, outcome: 'retrying', attempt: 1 },
+        { runId: job.id, outcome: 'failed', attempt: 2 },
+      ]);
     } finally {
       await ctx.close();
     }

@@ -108,7 +108,8 @@ describe('status', () => {
     await seedLedger();
     const bad = await runCli(['status', '--check', '--max-age', '36h'], env.childEnv);
     expect(bad.code, bad.output).toBe(1);
-    const lines = bad.output.trim().split('\n');
+    // The operator's lines are on stdout; stderr has the run's JSON log lines.
+    const lines = bad.stdout.trim().split('\n');
     expect(lines[0]).toMatch(new RegExp(`^STALE conversation: loaded contiguously only up to ${iso(-11.5)} .*max age 36\\.0h`));
     expect(lines[1]).toMatch(/^FAILED conversation: 1 failed window\(s\), latest .*: boom: export job failed/);
     expect(lines[2]).toMatch(/^STALE companies: no completed run yet/);
@@ -135,7 +136,7 @@ describe('status', () => {
     );
     const ok = await runCli(['status', '--check'], env.childEnv);
     expect(ok.code, ok.output).toBe(0);
-    expect(ok.output.trim()).toMatch(/^OK: [^\n]*$/);
+    expect(ok.stdout.trim()).toMatch(/^OK: [^\n]*$/);
 
     const bogus = await runCli(['status', '--check', '--max-age', 'soon'], env.childEnv);
     expect(bogus.code).toBe(2);

@@ -88,8 +88,9 @@ async function runBody(
   }
   const outcome = result.code === EXIT_OK ? 'succeeded' : shutdownSignal !== null ? 'interrupted' : 'failed';
   const fields = { command: env.command, outcome, exitCode: result.code, durationMs: Date.now() - started, ...result.summary, ...failure };
-  if (result.code === EXIT_OK) log.info(fields, 'run finished');
-  else log.error(fields, 'run finished');
+  // An error the body threw is an error; a non-zero exit it chose (failed windows, `status --check` problems) a warning.
+  const level = result.code === EXIT_OK ? 'info' : failure.error !== undefined ? 'error' : 'warn';
+  log[level](fields, 'run finished');
   return result.code;
 }
 
