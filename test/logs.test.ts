@@ -80,6 +80,27 @@ describe('logs of a CLI run', () => {
     }
   });
 
+  it('sync: the finish line counts the companies and tickets fetched', async (context) => {
+    context.onTestFailed(() => void (failed = true));
+    const run = await runCli(['sync', 'companies', 'tickets'], { ...env.childEnv, LOG_LEVEL: 'info' });
+    expect(run.code, run.output).toBe(0);
+    const lines = logOf(run.stderr);
+    const finish = lines.filter((l) => l.msg === 'run finished');
+    expect(finish).toMatchObject([
+      {
+        command: 'sync',
+        outcome: 'succeeded',
+        companies: env.fake.companies().length,
+        tickets: env.fake.tickets().length,
+      },
+    ]);
+    expect(lines.filter((l) => l.runId !== finish[0]!.runId)).toEqual([]);
+    // The entity runs' own lines: their stream once, the sync run's id as syncRunId (runId is the command's).
+    expect(lines.filter((l) => l.msg === 'companies scroll merged')).toMatchObject([
+      { stream: 'companies', syncRunId: expect.any(String) },
+    ]);
+  });
+
   it('a failing command (bad token, unreachable Postgres) logs JSON lines with the error, no raw stack trace', async (context) => {
     context.onTestFailed(() => void (failed = true));
     const cases: Array<Record<string, string>> = [
