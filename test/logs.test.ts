@@ -80,6 +80,29 @@ describe('logs of a CLI run', () => {
     }
   });
 
+  it("a window's failed attempt names the window and its Intercom job", async (context) => {
+    context.onTestFailed(() => void (failed = true));
+    env.fake.injectFailure({ path: '/download/reporting_data/', status: 502, count: 1 });
+    const run = await runCli(['backfill', '--from', day(-4), '--to', day(-4), '--dataset', 'conversation'], {
+      ...env.childEnv,
+      LOG_LEVEL: 'info',
+    });
+    expect(run.code, run.output).toBe(0);
+    const lines = logOf(run.stderr);
+    const enqueued = lines.find((l) => l.msg === 'export enqueued')!;
+    expect(lines.filter((l) => l.msg === 'job attempt failed')).toMatchObject([
+      {
+        level: 40,
+        queue: 'reports',
+        datasetId: 'conversation',
+        windowStart: `${day(-4)}T00:00:00.000Z`,
+        windowEnd: `${day(-3)}T00:00:00.000Z`,
+        intercomJobId: enqueued.intercomJobId,
+        err: expect.stringContaining('502'),
+      },
+    ]);
+  });
+
   it('sync: the finish line counts the companies and tickets fetched', async (context) => {
     context.onTestFailed(() => void (failed = true));
     const run = await runCli(['sync', 'companies', 'tickets'], { ...env.childEnv, LOG_LEVEL: 'info' });

@@ -1,9 +1,10 @@
-import { Worker } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
 import type { AppContext, QueueName } from '../context.js';
 import { QUEUE_NAMES } from '../context.js';
 import { startDispatchTicker } from './dispatch-tick.js';
 import { exportWindowJob } from './export-window.js';
-import type { ExportWindowPayload } from './job-payloads.js';
+import { getWindow } from '../pipeline/export-ledger.js';
+import { windowLogFields } from '../pipeline/window-log.js';
 import { JOB_DEFINITIONS } from './index.js';
 
 /** See the `limiter` option below: far more jobs than a worker starts in a second, but below BullMQ's "paused" value. */
@@ -53,11 +54,7 @@ export function startWorkers(ctx: AppContext, queues: QueueName[] = Object.value
         limiter: RATE_LIMIT_SWITCH,
       },
     );
-    worker.on('failed', (job, err) => {
-      // An export window's payload is its log fields (datasetId, windowStart, windowEnd).
-      const window = job?.name === exportWindowJob.name ? (job.data as ExportWindowPayload) : {};
-      ctx.log.warn({ queue: queueName, jobId: job?.id, job: job?.name, ...window, err: err.message }, 'job attempt failed');
-    });
+    worker.on('failed', (job, err) => void logFailedAttempt(ctx, queueName, job, err));
     worker.on('error', (err) => ctx.log.error({ queue: queueName, err: err.message }, 'worker error'));
     return worker;
   });
@@ -80,6 +77,23 @@ export function startWorkers(ctx: AppContext, queues: QueueName[] = Object.value
       }
     },
   };
+}
+
+/**
+ * One line per failed attempt. An export window's carries the window's log fields, with its
+ * Intercom job when the ledger has one (README, Logs).
+ */
+async function logFailedAttempt(ctx: AppContext, queue: QueueName, job: Job | undefined, err: Error): Promise<void> {
+  let window = {};
+  if (job?.name === exportWindowJob.name) {
+    try {
+      const key = exportWindowJob.parse(job.data);
+      window = windowLogFields(key, (await getWindow(ctx.pool, key).catch(() => null))?.intercomJobId);
+    } catch {
+      // A malformed payload: its attempt failed for that, and says so in `err`.
+    }
+  }
+  ctx.log.warn({ queue, jobId: job?.id, job: job?.name, ...window, err: err.message }, 'job attempt failed');
 }
 
 /** How long a forced close may take before the caller moves on anyway. */
