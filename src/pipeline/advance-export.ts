@@ -154,7 +154,8 @@ async function advance(
     );
   }
   await release();
-  if (phase === 'failed') return exportAgainOrGiveUp(ctx, key, intercomJobId, `Intercom export job ${intercomJobId} ended ${status.status}`);
+  if (phase === 'failed')
+    return exportAgainOrGiveUp(ctx, key, intercomJobId, `Intercom export job ${intercomJobId} ended ${status.status}`);
 
   await ledger.recordIntercomStatus(ctx.pool, key, status.status, 'loading');
   exportWaitDuration.observe({ dataset: key.datasetId }, runningForMs / 1000);
@@ -197,7 +198,12 @@ async function advance(
     return { outcome: 'loaded', rows: result.rows };
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
-    return exportAgainOrGiveUp(ctx, key, intercomJobId, `the download of Intercom export job ${intercomJobId} was not found (404; expired?)`);
+    return exportAgainOrGiveUp(
+      ctx,
+      key,
+      intercomJobId,
+      `the download of Intercom export job ${intercomJobId} was not found (404; expired?)`,
+    );
   }
 }
 
