@@ -8,6 +8,7 @@ import { planReportExports, type Plan, type PlanRequest } from '../pipeline/plan
 import type { EntityStream, SyncRunResult } from '../pipeline/sync-runs.js';
 import { mergeSummaries, waitForWindows, type RunSummary, type WaitOptions, type WindowProgress } from '../pipeline/wait-for-windows.js';
 import { isoDay } from '../pipeline/time-windows.js';
+import { formatRollupUpdate, updateDailyRollups } from '../pipeline/update-rollups.js';
 import type { WindowKey } from '../pipeline/export-ledger.js';
 import { describeSizing, formatProgress, formatSummary } from './format.js';
 import { progressPrinter } from './progress-printer.js';
@@ -77,6 +78,7 @@ export async function runSync(
   const healer = setInterval(() => void reconcileWindows(ctx).catch(() => {}), ctx.config.worker.reconcileIntervalMs);
   // A terminal or log stream gets the redrawn/periodic progress line; a caller's `say` gets a line per change.
   const printer = progressStream ? progressPrinter({ stream: progressStream, slots: ctx.config.reports.maxUnfinishedExports }) : null;
+  let summary: SyncSummary;
   try {
     const onProgress = (p: WindowProgress): void => (printer ? printer.update(p) : say(formatProgress(p)));
     const waitOptions = { onProgress, ...(signal ? { signal } : {}) };
@@ -84,12 +86,19 @@ export async function runSync(
       plan ? waitForWindowsAndProbes(ctx, request.reports!, plan, say, waitOptions) : null,
       Promise.all(jobs.map((j) => waitForEntityJob(ctx, j.stream, j.jobId, say, signal))),
     ]);
-    return { reports, entities };
+    summary = { reports, entities };
   } finally {
     clearInterval(healer);
     printer?.done();
     await workers.close();
   }
+  // One refresh per run, after every window of it is in (not one per window). A failed refresh
+  // does not fail the run: the rows are loaded, and the workers' refresh-rollups tries again.
+  if (plan && plan.windows.length > 0) {
+    const datasetIds = [...new Set(plan.windows.map((w) => w.datasetId))];
+    say(formatRollupUpdate(await updateDailyRollups(ctx, { datasetIds }), ctx.config.biSchema));
+  }
+  return summary;
 }
 
 /**
