@@ -71,11 +71,16 @@ interface Plan {
   Plans?: Plan[];
 }
 
-/** Rows the scans read: returned plus removed by filters, times loops, over every scan node. */
+/**
+ * Rows the scans read: returned plus removed by filters, times loops, over every scan node (a
+ * bitmap index scan's rows are counted once, by the heap scan that reads them).
+ */
 function rowsRead(p: Plan): number {
-  const own = /Scan$/.test(p['Node Type'])
-    ? ((p['Actual Rows'] ?? 0) + (p['Rows Removed by Filter'] ?? 0) + (p['Rows Removed by Index Recheck'] ?? 0)) * (p['Actual Loops'] ?? 1)
-    : 0;
+  const own =
+    /Scan$/.test(p['Node Type']) && p['Node Type'] !== 'Bitmap Index Scan'
+      ? ((p['Actual Rows'] ?? 0) + (p['Rows Removed by Filter'] ?? 0) + (p['Rows Removed by Index Recheck'] ?? 0)) *
+        (p['Actual Loops'] ?? 1)
+      : 0;
   return own + (p.Plans ?? []).reduce((s, c) => s + rowsRead(c), 0);
 }
 
