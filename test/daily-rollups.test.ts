@@ -2,7 +2,9 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { runReports } from '../src/cli/run-reports.js';
 import { migrate } from '../src/db/migrate.js';
 import type { PlanRequest } from '../src/pipeline/plan-exports.js';
+import { refreshRollups } from '../src/jobs/refresh-rollups.js';
 import { ensureRollups, updateDailyRollups } from '../src/pipeline/update-rollups.js';
+import { runCli } from './helpers/cli-process.js';
 import { useTestEnv, type TestEnv } from './helpers/test-env.js';
 
 const DAY = 86_400_000;
@@ -152,5 +154,46 @@ describe('daily rollups', () => {
     expect(dims.map((d) => d.dimension)).toEqual(['all', 'current_conversation_state', 'team', 'teammate']);
     // Ensuring again changes nothing.
     expect(await ensureRollups(env.ctx)).toMatchObject({ created: [], dropped: [], errors: [] });
+  }, 120_000);
+
+  it("concurrent refreshes of a dirty dataset refresh it once; the workers' job refreshes only dirty datasets", async () => {
+    await backfill([0, 1]);
+    const before = Number((await rollupState()).refresh_count);
+    await env.query(`UPDATE etl_rollups SET load_seq = load_seq + 1 WHERE dataset_id = 'conversation'`);
+    const other = env.newContext();
+    const [a, b] = await Promise.all([refreshRollups(env.ctx), refreshRollups(other)]);
+    expect([...a.refreshed, ...b.refreshed].map((r) => [r.datasetId, r.error])).toEqual([['conversation', null]]);
+    expect(Number((await rollupState()).refresh_count)).toBe(before + 1);
+    expect((await refreshRollups(env.ctx)).refreshed).toEqual([]);
+  }, 60_000);
+
+  it('another ETL_ROLLUP_TIMEZONE remakes the view with days cut in that zone', async () => {
+    await backfill([0, 2]);
+    const utc = env.newContext({ ETL_ROLLUP_TIMEZONE: 'UTC' });
+    const ensured = await ensureRollups(utc);
+    expect(ensured.errors).toEqual([]);
+    expect(ensured.created).toContain('conversation'); // every dataset's view: the zone is in each
+    const got = await env.query<{ day: string; n: string }>(
+      `SELECT to_char(day, 'YYYY-MM-DD') AS day, row_count AS n FROM ${view()} WHERE dimension = 'all' ORDER BY day`,
+    );
+    const want = await env.query<{ day: string; n: string }>(
+      `SELECT to_char((conversation_started_at AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD') AS day, count(*) AS n
+         FROM report_conversation GROUP BY 1 ORDER BY 1`,
+    );
+    expect(got).toEqual(want);
+    expect(got.length).toBe(2); // two UTC days, where New York days were three
+  }, 60_000);
+
+  it('migrate and refresh-rollups (CLI) make and refresh the views', async () => {
+    await backfill([0, 1]);
+    await env.query(`DROP MATERIALIZED VIEW ${view()}`);
+    const migrated = await runCli(['migrate'], env.childEnv);
+    expect(migrated.code, migrated.output).toBe(0);
+    expect(migrated.output).toMatch(new RegExp(`Daily rollups in "${env.config.biSchema}": 1 created, \\d+ up to date, 0 dropped`));
+    const refreshed = await runCli(['refresh-rollups', '--all', '--dataset', 'conversation'], env.childEnv);
+    expect(refreshed.code, refreshed.output).toBe(0);
+    expect(refreshed.output).toMatch(/0 created, 1 refreshed/);
+    expect(refreshed.output).toMatch(new RegExp(`${env.config.biSchema}\\.daily_conversation: [\\d.]+ s \\(concurrently\\)`));
+    expect(Number((await rollupState()).refresh_count)).toBe(1);
   }, 120_000);
 });
