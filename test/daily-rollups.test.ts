@@ -3,6 +3,7 @@ import { runReports } from '../src/cli/run-reports.js';
 import { migrate } from '../src/db/migrate.js';
 import type { PlanRequest } from '../src/pipeline/plan-exports.js';
 import { refreshRollups } from '../src/jobs/refresh-rollups.js';
+import { rollupDefinitions } from '../src/sinks/rollup-definition.js';
 import { ensureRollups, updateDailyRollups } from '../src/pipeline/update-rollups.js';
 import { runCli } from './helpers/cli-process.js';
 import { useTestEnv, type TestEnv } from './helpers/test-env.js';
@@ -195,5 +196,58 @@ describe('daily rollups', () => {
     expect(refreshed.output).toMatch(/0 created, 1 refreshed/);
     expect(refreshed.output).toMatch(new RegExp(`${env.config.biSchema}\\.daily_conversation: [\\d.]+ s \\(concurrently\\)`));
     expect(Number((await rollupState()).refresh_count)).toBe(1);
+  }, 120_000);
+
+  it('breakdowns and durations of every dataset of the fake, as the README lists them', async () => {
+    await backfill([0, 1], { datasetIds: [] });
+    const defs = await rollupDefinitions(env.ctx.pool, env.schema, 'UTC');
+    const got = Object.fromEntries(
+      defs.map(({ datasetId, definition: d }) => [
+        datasetId,
+        { dimensions: d!.dimensions.map((x) => `${x.dimension}=${x.column}`), measures: d!.measures.map((m) => m.column) },
+      ]),
+    );
+    expect(got).toEqual({
+      admin_status_change: { dimensions: ['teammate=teammate_id', 'teammate_status=teammate_status'], measures: ['time_on_status'] },
+      call_team_stats: {
+        dimensions: ['team=call_team_id', 'call_direction=call_direction'],
+        measures: ['call_answer_time', 'call_queue_time', 'call_talk_time'],
+      },
+      consolidated_conversation_part: {
+        dimensions: [
+          'channel=channel',
+          'team=action_team_assignee_id',
+          'teammate=action_performed_by_teammate_id',
+          'action_type=action_type',
+        ],
+        measures: ['response_time', 'response_time_in_office_hours', 'teammate_first_response_time', 'team_time_to_close'],
+      },
+      conversation: {
+        dimensions: [
+          'channel=channel',
+          'team=currently_assigned_team_id',
+          'teammate=currently_assigned_teammate_id',
+          'current_conversation_state=current_conversation_state',
+        ],
+        measures: ['conversation_first_response_time', 'first_response_time_excluding_bot_inbox', 'conversation_time_to_close'],
+      },
+      conversation_rating_sent: {
+        dimensions: ['channel=channel', 'teammate=rated_teammate_id', 'rated_agent_type=rated_agent_type'],
+        measures: [],
+      },
+      conversation_state: {
+        dimensions: [
+          'channel=channel',
+          'team=currently_assigned_team_id',
+          'teammate=currently_assigned_teammate_id',
+          'conversation_state=conversation_state',
+        ],
+        measures: [],
+      },
+      tickets: {
+        dimensions: ['teammate=ticket_created_by_teammate_id', 'current_ticket_state_category=current_ticket_state_category'],
+        measures: ['ticket_time_to_resolve'],
+      },
+    });
   }, 120_000);
 });

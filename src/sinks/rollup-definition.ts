@@ -46,9 +46,10 @@ const word = (w: string) => new RegExp(`(^|_)${w}(_|$)`);
 const CATEGORY = /(^|_)(state|status|type|direction)(_category)?$/;
 
 /**
- * The breakdowns, at most four, from the text columns' ids: `channel`; the first team (an id with
- * the word `team` ending `_id`), the first teammate (`teammate` … `_id`) — display names, never
- * `_raw_id` numbers or `_ids` lists — and the first state-like label (an id ending `_state`,
+ * The breakdowns, at most four, from the text columns' ids: `channel`; the first team (an id
+ * ending `team_id` or `team_assignee_id` as words), the first teammate (`teammate_id`,
+ * `teammate_assignee_id`: not `teammate_status_id`, a row id) — display names, never `_raw_id`
+ * numbers or `_ids` lists — and the first state-like label (an id ending `_state`,
  * `_status`, `_type`, `_direction`, or `_state_category`), named after its column. All are labels
  * with few values, so the rollup stays small; free text, ids and lists are never used.
  */
@@ -57,8 +58,8 @@ export function pickDimensions(columns: AttributeColumn[]): RollupDimension[] {
   const first = (test: (id: string) => boolean) => labels.find((c) => test(c.attributeId.toLowerCase()));
   const picks: Array<[string, AttributeColumn | undefined]> = [
     ['channel', first((id) => id === 'channel')],
-    ['team', first((id) => word('team').test(id) && id.endsWith('_id'))],
-    ['teammate', first((id) => word('teammate').test(id) && id.endsWith('_id'))],
+    ['team', first((id) => /(^|_)team(_assignee)?_id$/.test(id))],
+    ['teammate', first((id) => /(^|_)teammate(_assignee)?_id$/.test(id))],
   ];
   const category = first((id) => CATEGORY.test(id));
   if (category) picks.push([category.columnName, category]);
