@@ -196,6 +196,9 @@ describe('daily rollups', () => {
     expect(refreshed.output).toMatch(/0 created, 1 refreshed/);
     expect(refreshed.output).toMatch(new RegExp(`${env.config.biSchema}\\.daily_conversation: [\\d.]+ s \\(concurrently\\)`));
     expect(Number((await rollupState()).refresh_count)).toBe(1);
+    const unknown = await runCli(['refresh-rollups', '--dataset', 'nope'], env.childEnv);
+    expect(unknown.code).toBe(2);
+    expect(unknown.output).toMatch(/no dataset nope in the catalogue \(known: .*conversation/);
   }, 120_000);
 
   it('breakdowns and durations of every dataset of the fake, as the README lists them', async () => {

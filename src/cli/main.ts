@@ -92,6 +92,14 @@ program
     runCommand(
       async (ctx) => {
         await migrate(ctx.pool, ctx.config.pgSchema);
+        const known = await ctx.pool.query<{ dataset_id: string }>('SELECT dataset_id FROM etl_datasets');
+        const unknown = opts.dataset.filter((d) => !known.rows.some((r) => r.dataset_id === d));
+        if (unknown.length > 0) {
+          process.stderr.write(
+            `error: no dataset ${unknown.join(', ')} in the catalogue (known: ${known.rows.map((r) => r.dataset_id).join(', ') || 'none yet; run `intercom-etl datasets`'}).\n`,
+          );
+          return EXIT_USAGE;
+        }
         const update = await updateDailyRollups(ctx, {
           ...(opts.dataset.length > 0 ? { datasetIds: opts.dataset } : {}),
           all: opts.all === true,

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { quoteIdent, quoteLiteral, withClient, withTransaction } from '../db/pool.js';
+import { rollupRefreshDuration, rollupRefreshes } from '../metrics.js';
 import { redactSecrets } from '../redact.js';
 import { reportTableLockKey } from './report-catalogue.js';
 import { rollupDefinitions, type RollupDefinition } from './rollup-definition.js';
@@ -239,9 +240,12 @@ async function refreshOne(pool: pg.Pool, settings: RollupSettings, datasetId: st
           WHERE dataset_id = $1`,
         [datasetId, s.seq, ms],
       );
+      rollupRefreshes.inc({ dataset: datasetId, outcome: 'refreshed' });
+      rollupRefreshDuration.observe({ dataset: datasetId }, ms / 1000);
       return { datasetId, view: `${s.view_schema}.${s.view_name}`, ms, concurrently, error: null };
     } catch (err) {
       const error = redactSecrets((err as Error).message);
+      rollupRefreshes.inc({ dataset: datasetId, outcome: 'failed' });
       await client.query('UPDATE etl_rollups SET last_error = $2 WHERE dataset_id = $1', [datasetId, error]).catch(() => {});
       return { datasetId, view, ms: Date.now() - started, concurrently, error };
     } finally {
