@@ -9,20 +9,20 @@ import { runJob } from './job-outcome.js';
  * process: nightly runs, backfills) are refreshed once, however many windows loaded meanwhile.
  * A dataset that fails is recorded (etl_rollups.last_error) and tried again next time.
  */
-export async function refreshRollups(ctx: AppContext): Promise<RollupUpdate> {
-  return updateDailyRollups(ctx);
+export async function refreshRollups(ctx: AppContext, signal?: AbortSignal): Promise<RollupUpdate> {
+  return updateDailyRollups(ctx, signal ? { signal } : {});
 }
 
 export const refreshRollupsJob: JobDefinition<Record<string, never>> = {
   name: 'refresh-rollups',
   queue: 'control',
   parse: () => ({}),
-  async process(ctx, job, token) {
+  async process(ctx, job, token, _payload, signal) {
     return runJob(
       job,
       token,
       ctx.queues.control,
-      () => refreshRollups(ctx),
+      () => refreshRollups(ctx, signal),
       async (message) => {
         ctx.log.error({ err: message }, 'rollup refresh run failed');
       },

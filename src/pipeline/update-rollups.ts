@@ -28,7 +28,10 @@ export function ensureRollups(ctx: AppContext): Promise<EnsureResult> {
  * view) refreshed concurrently. Run at the end of backfill/sync, by the workers' `refresh-rollups`
  * schedule (which covers nightly runs and windows loaded by any process) and by `refresh-rollups`.
  */
-export async function updateDailyRollups(ctx: AppContext, options: { datasetIds?: string[]; all?: boolean } = {}): Promise<RollupUpdate> {
+export async function updateDailyRollups(
+  ctx: AppContext,
+  options: { datasetIds?: string[]; all?: boolean; signal?: AbortSignal } = {},
+): Promise<RollupUpdate> {
   const session = await currentSession(ctx);
   if (session) await recordWorkspaceZone(ctx.pool, session.workspace.workspaceId, session.workspace.timezone);
   const settings = rollupSettings(ctx);

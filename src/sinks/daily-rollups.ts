@@ -192,7 +192,7 @@ export async function dropRollupView(client: pg.PoolClient, datasetId: string): 
 export async function refreshDailyRollups(
   pool: pg.Pool,
   settings: RollupSettings,
-  options: { datasetIds?: string[]; all?: boolean } = {},
+  options: { datasetIds?: string[]; all?: boolean; signal?: AbortSignal } = {},
 ): Promise<RefreshResult[]> {
   const { rows } = await pool.query<{ dataset_id: string }>(
     `SELECT dataset_id FROM etl_rollups
@@ -202,6 +202,8 @@ export async function refreshDailyRollups(
   );
   const results: RefreshResult[] = [];
   for (const { dataset_id: datasetId } of rows) {
+    // A shutting-down worker stops between views; the ones left stay dirty for the next refresh.
+    if (options.signal?.aborted) break;
     const r = await refreshOne(pool, settings, datasetId, options.all ?? false);
     if (r) results.push(r);
   }
