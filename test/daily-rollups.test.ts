@@ -4,6 +4,7 @@ import { migrate } from '../src/db/migrate.js';
 import type { PlanRequest } from '../src/pipeline/plan-exports.js';
 import { refreshRollups } from '../src/jobs/refresh-rollups.js';
 import { rollupDefinitions } from '../src/sinks/rollup-definition.js';
+import { reportStatus } from '../src/pipeline/status-report.js';
 import { ensureRollups, updateDailyRollups } from '../src/pipeline/update-rollups.js';
 import { runCli } from './helpers/cli-process.js';
 import { useTestEnv, type TestEnv } from './helpers/test-env.js';
@@ -116,11 +117,14 @@ describe('daily rollups', () => {
     // A window loaded by a process whose run did not refresh (the workers' schedule does it later).
     await env.query(`UPDATE etl_rollups SET load_seq = load_seq + 1 WHERE dataset_id = 'conversation'`);
     await env.query(`DELETE FROM report_conversation WHERE conversation_id IN (SELECT conversation_id FROM report_conversation LIMIT 2)`);
+    const statusOf = async () => (await reportStatus(env.ctx.pool)).find((d) => d.datasetId === 'conversation')!.rollup;
+    expect(await statusOf()).toMatchObject({ view: `${env.config.biSchema}.daily_conversation`, loadsSinceRefresh: 1, lastError: null });
     const r = await updateDailyRollups(env.ctx);
     expect(r.refreshed.map((x) => [x.datasetId, x.concurrently, x.error])).toEqual([['conversation', true, null]]);
     expectSameAggregates(await rollupByDay(), await rawByDay());
     const s = await rollupState();
     expect(s.load_seq).toBe(s.refreshed_seq);
+    expect(await statusOf()).toMatchObject({ loadsSinceRefresh: 0 });
   }, 60_000);
 
   it('a measure column widened to text, or a column dropped, never breaks a load or migrate: the view is remade without it', async () => {

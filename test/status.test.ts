@@ -164,6 +164,7 @@ describe('status', () => {
         'inFlightWindows',
         'lastFlag',
         'lastLoadedAt',
+        'rollup',
         'rows',
         'rowsSource',
         'tableName',
