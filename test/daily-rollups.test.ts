@@ -187,6 +187,19 @@ describe('daily rollups', () => {
     );
     expect(got).toEqual(want);
     expect(got.length).toBe(2); // two UTC days, where New York days were three
+
+    // Another ETL_BI_SCHEMA moves the views there.
+    const moved = env.newContext({ ETL_ROLLUP_TIMEZONE: 'UTC', ETL_BI_SCHEMA: `${env.schema}_bi2` });
+    try {
+      expect((await ensureRollups(moved)).created).toContain('conversation');
+      const where = await env.query<{ old: string | null; now: string | null }>(
+        `SELECT to_regclass($1)::text AS old, to_regclass($2)::text AS now`,
+        [view(), `"${env.schema}_bi2".daily_conversation`],
+      );
+      expect(where).toEqual([{ old: null, now: `${env.schema}_bi2.daily_conversation` }]);
+    } finally {
+      await env.query(`DROP SCHEMA IF EXISTS "${env.schema}_bi2" CASCADE`);
+    }
   }, 60_000);
 
   it('migrate and refresh-rollups (CLI) make and refresh the views', async () => {

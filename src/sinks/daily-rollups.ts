@@ -76,8 +76,8 @@ export async function rollupDayZone(db: pg.Pool | pg.PoolClient, settings: Rollu
 export async function ensureDailyRollups(pool: pg.Pool, settings: RollupSettings): Promise<EnsureResult> {
   const zone = await rollupDayZone(pool, settings);
   const defs = await rollupDefinitions(pool, settings.schema, zone);
-  const state = await pool.query<{ dataset_id: string; definition_hash: string | null; exists: boolean }>(
-    `SELECT dataset_id, definition_hash,
+  const state = await pool.query<{ dataset_id: string; view_schema: string; definition_hash: string | null; exists: boolean }>(
+    `SELECT dataset_id, view_schema, definition_hash,
             to_regclass(quote_ident(view_schema) || '.' || quote_ident(view_name)) IS NOT NULL AS exists
        FROM etl_rollups WHERE view_name IS NOT NULL`,
   );
@@ -85,7 +85,8 @@ export async function ensureDailyRollups(pool: pg.Pool, settings: RollupSettings
   const result: EnsureResult = { created: [], kept: 0, dropped: [], errors: [] };
   const todo = defs.filter(({ datasetId, definition }) => {
     const s = current.get(datasetId);
-    const upToDate = definition ? s?.exists && s.definition_hash === definition.hash : !s;
+    // Another ETL_BI_SCHEMA moves the view: made in the new schema, dropped from the old.
+    const upToDate = definition ? s?.exists && s.definition_hash === definition.hash && s.view_schema === settings.biSchema : !s;
     if (upToDate) result.kept++;
     return !upToDate;
   });
@@ -125,13 +126,13 @@ async function remakeRollup(
     await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [rollupLockKey(settings.schema, datasetId)]);
     // Read again under the locks: another process may have done it, or a column changed.
     const def = (await rollupDefinitions(client, settings.schema, zone)).find((d) => d.datasetId === datasetId)?.definition ?? null;
-    const prior = await client.query<{ definition_hash: string | null; exists: boolean }>(
-      `SELECT definition_hash, to_regclass(quote_ident(view_schema) || '.' || quote_ident(view_name)) IS NOT NULL AS exists
+    const prior = await client.query<{ view_schema: string; definition_hash: string | null; exists: boolean }>(
+      `SELECT view_schema, definition_hash, to_regclass(quote_ident(view_schema) || '.' || quote_ident(view_name)) IS NOT NULL AS exists
          FROM etl_rollups WHERE dataset_id = $1 AND view_name IS NOT NULL`,
       [datasetId],
     );
     const p = prior.rows[0];
-    if (def && p?.exists && p.definition_hash === def.hash) return 'kept';
+    if (def && p?.exists && p.definition_hash === def.hash && p.view_schema === settings.biSchema) return 'kept';
     await dropRollupView(client, datasetId);
     if (!def) return p ? 'dropped' : 'kept';
     await createView(client, settings.biSchema, def);
