@@ -29,6 +29,17 @@ export interface Config {
   pgSchema: string;
   /** Prefix of every BullMQ key in Redis. Default `intercom-etl`. */
   queuePrefix: string;
+  /** Schema of the BI objects (the daily rollups). Default `<pgSchema>_bi`. */
+  biSchema: string;
+  rollups: {
+    /**
+     * Zone the rollups' days are cut in: `workspace` (default; the `/me` zone, recorded in
+     * etl_workspace, UTC until one is known) or an IANA zone.
+     */
+    timezone: 'workspace' | string;
+    /** How often workers refresh the rollups of datasets loaded since their last refresh, ms. Default 300000. */
+    refreshIntervalMs: number;
+  };
   reports: {
     /**
      * Window length of backfills, ms, or `auto` (default): sized per dataset from its observed rows
@@ -193,6 +204,21 @@ export function loadConfig(env: Env = process.env, overrides: Env = {}): Config 
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(pgSchema)) {
     problems.push(`PG_SCHEMA=${JSON.stringify(pgSchema)} must be a lower-case SQL identifier ([a-z_][a-z0-9_]*).`);
   }
+  const biSchema = str('ETL_BI_SCHEMA', `${pgSchema}_bi`);
+  // A bad PG_SCHEMA is reported once, not again through the BI schema's default derived from it.
+  const biSchemaSet = Boolean(e.ETL_BI_SCHEMA?.trim());
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(biSchema) && (biSchemaSet || /^[a-z_][a-z0-9_]{0,62}$/.test(pgSchema))) {
+    problems.push(
+      `ETL_BI_SCHEMA=${JSON.stringify(biSchema)} must be a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 63 characters).`,
+    );
+  } else if (biSchema === pgSchema) {
+    problems.push(`ETL_BI_SCHEMA must differ from PG_SCHEMA (${pgSchema}): the BI schema holds only what BI tools read.`);
+  }
+  const rollupRaw = str('ETL_ROLLUP_TIMEZONE', 'workspace');
+  const rollupTimezone = rollupRaw.toLowerCase() === 'workspace' ? 'workspace' : rollupRaw;
+  if (rollupTimezone !== 'workspace' && !isValidTimezone(rollupTimezone)) {
+    problems.push(`ETL_ROLLUP_TIMEZONE=${JSON.stringify(rollupRaw)} must be workspace or an IANA time zone (e.g. UTC, Europe/Berlin).`);
+  }
   const queuePrefix = str('ETL_QUEUE_PREFIX', 'intercom-etl');
   if (/[:\s]/.test(queuePrefix)) problems.push('ETL_QUEUE_PREFIX must not contain ":" or spaces.');
 
@@ -280,6 +306,11 @@ export function loadConfig(env: Env = process.env, overrides: Env = {}): Config 
     redisConnectTimeoutMs: int('REDIS_CONNECT_TIMEOUT_MS', 10_000, 100),
     pgSchema,
     queuePrefix,
+    biSchema,
+    rollups: {
+      timezone: rollupTimezone,
+      refreshIntervalMs: int('ETL_ROLLUP_REFRESH_INTERVAL_MS', 300_000, 1000),
+    },
     reports: {
       windowMs,
       targetRowsPerExport: int('ETL_TARGET_ROWS_PER_EXPORT', 200_000, 1000, 10_000_000),

@@ -114,3 +114,18 @@ export function recordWindowLoaded(dataset: string, rows: number, bytes: number,
   windowLoadDuration.observe({ dataset }, seconds);
   windowsFinished.inc({ dataset, outcome: 'loaded' });
 }
+
+export const rollupRefreshes = new Counter({
+  name: `${METRIC_PREFIX}rollup_refreshes_total`,
+  help: 'Daily rollup refreshes this process made, by dataset and outcome (refreshed or failed).',
+  labelNames: ['dataset', 'outcome'] as const,
+  registers: [registry],
+});
+
+export const rollupRefreshDuration = new Histogram({
+  name: `${METRIC_PREFIX}rollup_refresh_duration_seconds`,
+  help: 'Time of one REFRESH MATERIALIZED VIEW CONCURRENTLY of a daily rollup, by dataset.',
+  labelNames: ['dataset'] as const,
+  buckets: DURATION_BUCKETS,
+  registers: [registry],
+});

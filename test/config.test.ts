@@ -11,6 +11,12 @@ describe('configuration', () => {
     const c = loadConfig({});
     expect(c.intercom).toMatchObject({ region: 'us', baseUrl: 'https://api.intercom.io', version: '2.14', timeoutMs: 30_000 });
     expect(c.pgSchema).toBe('intercom');
+    expect(c.biSchema).toBe('intercom_bi');
+    expect(c.rollups).toEqual({ timezone: 'workspace', refreshIntervalMs: 300_000 });
+    expect(loadConfig({ PG_SCHEMA: 'acme' }).biSchema).toBe('acme_bi');
+    expect(() => loadConfig({ ETL_BI_SCHEMA: 'Bad-Schema', ETL_ROLLUP_TIMEZONE: 'Nowhere/City' })).toThrow(
+      /ETL_BI_SCHEMA=.*lower-case[\s\S]*ETL_ROLLUP_TIMEZONE=/,
+    );
     expect(c.reports).toMatchObject({
       windowMs: 'auto',
       targetRowsPerExport: 200_000,

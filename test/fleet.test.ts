@@ -164,7 +164,7 @@ describe('the nightly job', () => {
   it('is declared with retries, next to the reconciler', async () => {
     await syncSchedules(env.ctx);
     const schedulers = await env.ctx.queues.control.getJobSchedulers();
-    expect(schedulers.map((s) => s.key).sort()).toEqual(['nightly-sync', 'reconcile-windows']);
+    expect(schedulers.map((s) => s.key).sort()).toEqual(['nightly-sync', 'reconcile-windows', 'refresh-rollups']);
     const nightly = await env.ctx.queues.control.getJobScheduler('nightly-sync');
     expect(nightly?.template?.opts).toMatchObject({ attempts: env.config.worker.attempts, backoff: { type: 'exponential' } });
   });

@@ -80,7 +80,7 @@ describe('nightly schedule', () => {
     await syncSchedules(ctx);
     await syncSchedules(ctx); // idempotent
     const schedulers = await ctx.queues.control.getJobSchedulers();
-    expect(schedulers.length).toBe(2); // and the reconciler
+    expect(schedulers.length).toBe(3); // and the reconciler, and the rollups refresh
     expect(schedulers.find((s) => s.key === 'nightly-sync')).toMatchObject({
       key: 'nightly-sync',
       pattern: '15 4 * * *',

@@ -165,6 +165,7 @@ describe('status', () => {
         'inFlightWindows',
         'lastFlag',
         'lastLoadedAt',
+        'rollup',
         'rows',
         'rowsSource',
         'tableName',

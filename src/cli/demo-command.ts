@@ -58,6 +58,8 @@ export async function demoCommand(opts: { days: number; schema: string }): Promi
         INTERCOM_BASE_URL: fake.url,
         INTERCOM_ACCESS_TOKEN: DEMO_TOKEN,
         PG_SCHEMA: opts.schema,
+        // Its rollups too stay away from real data, whatever ETL_BI_SCHEMA says.
+        ETL_BI_SCHEMA: `${opts.schema}_bi`,
         ETL_QUEUE_PREFIX: 'intercom-etl-demo',
         ETL_POLL_INTERVAL_MS: '300',
       },

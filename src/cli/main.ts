@@ -12,6 +12,7 @@ import { formatSummary } from './format.js';
 import type { PlanRequest } from '../pipeline/plan-exports.js';
 import { runReports } from './run-reports.js';
 import { runSummaryFields, STREAMS, syncFailed, syncRequest, type Stream } from '../pipeline/run-sync.js';
+import { ensureRollups, formatRollupUpdate, rollupUpdateFailed, updateDailyRollups } from '../pipeline/update-rollups.js';
 import { formatSyncSummary, runSyncCommand } from './run-sync.js';
 import { createLogger } from '../log.js';
 import { workerCommand } from './worker-command.js';
@@ -73,9 +74,46 @@ program
         process.stdout.write(
           `Schema "${ctx.config.pgSchema}": applied ${r.applied.length} migration(s)${r.applied.length ? ` (${r.applied.join(', ')})` : ''}; ${r.alreadyApplied} already applied.\n`,
         );
-        return EXIT_OK;
+        // After the migrations, from the catalogue: the daily rollups (made, remade or dropped to match it).
+        const rollups = await ensureRollups(ctx);
+        process.stdout.write(
+          `Daily rollups in "${ctx.config.biSchema}": ${rollups.created.length} created, ${rollups.kept} up to date, ${rollups.dropped.length} dropped.\n`,
+        );
+        for (const e of rollups.errors) process.stdout.write(`  FAILED: ${e}\n`);
+        return rollups.errors.length === 0 ? EXIT_OK : EXIT_FAILED;
       },
       { command: 'migrate', needs: ['postgres'] },
+    ),
+  );
+
+program
+  .command('refresh-rollups')
+  .description('make the daily rollups match the catalogue and refresh those of datasets loaded since their last refresh')
+  .option('--dataset <id>', 'only this dataset (repeatable); default: all', collect, [])
+  .option('--all', 'refresh every rollup, loaded since or not')
+  .action((opts: { dataset: string[]; all?: boolean }) =>
+    runCommand(
+      async (ctx) => {
+        await migrate(ctx.pool, ctx.config.pgSchema);
+        const known = await ctx.pool.query<{ dataset_id: string }>('SELECT dataset_id FROM etl_datasets');
+        const unknown = opts.dataset.filter((d) => !known.rows.some((r) => r.dataset_id === d));
+        if (unknown.length > 0) {
+          process.stderr.write(
+            `error: no dataset ${unknown.join(', ')} in the catalogue (known: ${known.rows.map((r) => r.dataset_id).join(', ') || 'none yet; run `intercom-etl datasets`'}).\n`,
+          );
+          return EXIT_USAGE;
+        }
+        const update = await updateDailyRollups(ctx, {
+          ...(opts.dataset.length > 0 ? { datasetIds: opts.dataset } : {}),
+          all: opts.all === true,
+        });
+        process.stdout.write(`${formatRollupUpdate(update, ctx.config.biSchema)}\n`);
+        for (const r of update.refreshed.filter((x) => !x.error)) {
+          process.stdout.write(`  ${r.view}: ${(r.ms / 1000).toFixed(2)} s${r.concurrently ? ' (concurrently)' : ''}\n`);
+        }
+        return rollupUpdateFailed(update) ? EXIT_FAILED : EXIT_OK;
+      },
+      { command: 'refresh-rollups', args: opts, needs: ['postgres'] },
     ),
   );
 

@@ -3,6 +3,7 @@ import { syncJobs } from '../jobs/sync-jobs.js';
 import type { PlanRequest } from '../pipeline/plan-exports.js';
 import { runSync, type SyncEvents, type SyncRequest, type SyncSummary } from '../pipeline/run-sync.js';
 import { isoDay } from '../pipeline/time-windows.js';
+import { formatRollupUpdate } from '../pipeline/update-rollups.js';
 import type { WindowKey } from '../pipeline/export-ledger.js';
 import { describeSizing, formatProgress, formatSummary } from './format.js';
 import { progressPrinter } from './progress-printer.js';
@@ -47,6 +48,7 @@ export async function runSyncCommand(ctx: AppContext, request: SyncRequest, opti
     },
     progress: (p) => (printer ? printer.update(p) : say(formatProgress(p))),
     entityProgress: (_stream, line) => say(line),
+    rollupsUpdated: (u) => say(formatRollupUpdate(u, ctx.config.biSchema)),
   };
   try {
     return await runSync(ctx, request, syncJobs(ctx), events, options.signal);

@@ -124,6 +124,11 @@ export function renderStatus(s: StatusReport): string[] {
       out.push(...listed(r.inFlightWindows, (f) => `  ${r.datasetId}: ${f.status} ${interval(f)}`));
       if (r.windowsFlagged > 0)
         out.push(`  ${r.datasetId}: ${r.windowsFlagged} window(s) whose timestamps fit no candidate zone; latest ${r.lastFlag}`);
+      if (r.rollup && (r.rollup.loadsSinceRefresh > 0 || r.rollup.lastError))
+        out.push(
+          `  ${r.datasetId}: daily rollup ${r.rollup.view} refreshed ${r.rollup.refreshedAt ?? 'never'}, ${r.rollup.loadsSinceRefresh} window load(s) since` +
+            (r.rollup.lastError ? `; last refresh FAILED: ${r.rollup.lastError}` : ''),
+        );
     }
     if (s.reports.some((r) => r.failedWindows.length > 0))
       out.push('  Re-run the failed windows with `intercom-etl retry [--dataset ID]`.');

@@ -2,6 +2,7 @@ import type { JobDefinition } from './job-definition.js';
 import { exportWindowJob } from './export-window.js';
 import { nightlySyncJob } from './nightly-sync.js';
 import { reconcileWindowsJob } from './reconcile-windows.js';
+import { refreshRollupsJob } from './refresh-rollups.js';
 import { syncCompaniesJob, syncTicketsJob } from './sync-entity.js';
 
 /** Every job type, by name. Adding a job type means adding its file and a line here. */
@@ -11,6 +12,7 @@ export const JOB_DEFINITIONS: ReadonlyArray<JobDefinition<any>> = [
   syncTicketsJob,
   nightlySyncJob,
   reconcileWindowsJob,
+  refreshRollupsJob,
 ];
 
 export type { JobDefinition };

@@ -28,6 +28,7 @@ export interface JobPayloads {
   'sync-tickets': SyncEntityPayload;
   'nightly-sync': EmptyPayload;
   'reconcile-windows': EmptyPayload;
+  'refresh-rollups': EmptyPayload;
 }
 
 export type JobName = keyof JobPayloads;

@@ -5,6 +5,7 @@ import { IntercomClient } from '../intercom/index.js';
 import type { ExportJob } from '../intercom/types.js';
 import { columnsForRequest, loadReportDataset } from '../sinks/report-catalogue.js';
 import { loadReportWindow } from '../sinks/report-loader.js';
+import { markRollupDirty } from '../sinks/daily-rollups.js';
 import { exportWaitDuration, recordWindowLoaded } from '../metrics.js';
 import { dispatchWindows, NO_LAUNCHER, type WindowLauncher } from './dispatch-windows.js';
 import * as ledger from './export-ledger.js';
@@ -191,6 +192,8 @@ async function advance(
           timestampCheck: ts.check,
           timestampFlag: ts.flag,
         });
+        // Committed with the rows: the dataset's daily rollup is behind until the next (batched) refresh.
+        await markRollupDirty(client, key.datasetId);
       },
     });
     log.info({ rows: result.rows, bytes: compressedBytes(), ms: Date.now() - started, widened: result.widened }, 'window loaded');

@@ -1,9 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectIntercom, type AppContext } from '../context.js';
+import { describeError } from '../errors.js';
 import { migrate } from '../db/migrate.js';
 import type { Me } from '../intercom/types.js';
 import { planReportExports, type Plan, type PlanRequest } from './plan-exports.js';
 import type { EntityStream, SyncRunResult } from './sync-runs.js';
+import { updateDailyRollups, type RollupUpdate } from './update-rollups.js';
 import { mergeSummaries, waitForWindows, type RunSummary, type WaitOptions, type WindowProgress } from './wait-for-windows.js';
 
 /**
@@ -65,6 +67,8 @@ export interface SyncEvents {
   progress?(p: WindowProgress): void;
   /** An entity run's progress changed (`companies: 1200 fetched`). */
   entityProgress?(stream: EntityStream, line: string): void;
+  /** The run's one refresh of the daily rollups, after all its windows are in. */
+  rollupsUpdated?(update: RollupUpdate): void;
 }
 
 /** The streams of `sync [streams]` as a request: reports the nightly way, plus the entity streams. */
@@ -98,17 +102,29 @@ export async function runSync(
   // A backfill with no `worker` running must heal too: a window whose job was lost (its process
   // killed more often than BullMQ tolerates stalls) would otherwise wait forever.
   const healer = setInterval(() => void jobs.reconcile().catch(() => {}), ctx.config.worker.reconcileIntervalMs);
+  let summary: SyncSummary;
   try {
     const waitOptions: WaitOptions = { ...(events.progress ? { onProgress: events.progress } : {}), ...(signal ? { signal } : {}) };
     const [reports, entities] = await Promise.all([
       plan ? waitForWindowsAndProbes(ctx, request.reports!, plan, events, waitOptions) : null,
       Promise.all(entityJobs.map((j) => waitForEntityJob(ctx, jobs, j.stream, j.jobId, events, signal))),
     ]);
-    return { reports, entities };
+    summary = { reports, entities };
   } finally {
     clearInterval(healer);
     await workers.close();
   }
+  // One refresh per run, after every window of it is in (not one per window). A failed refresh
+  // does not fail the run: the rows are loaded, and the workers' refresh-rollups tries again.
+  if (plan && plan.windows.length > 0) {
+    const datasetIds = [...new Set(plan.windows.map((w) => w.datasetId))];
+    try {
+      events.rollupsUpdated?.(await updateDailyRollups(ctx, { datasetIds }));
+    } catch (err) {
+      ctx.log.warn({ err: describeError(err) }, 'daily rollups not refreshed; the workers will try again');
+    }
+  }
+  return summary;
 }
 
 /**

@@ -23,6 +23,18 @@ export interface DatasetStatus {
   /** Loaded windows whose rows fit no candidate zone, and the latest such flag. */
   windowsFlagged: number;
   lastFlag: string | null;
+  /** Its daily rollup (ETL_BI_SCHEMA); null while it has none. */
+  rollup: RollupStatus | null;
+}
+
+export interface RollupStatus {
+  /** `schema.view`. */
+  view: string;
+  refreshedAt: Date | null;
+  /** Window loads committed since the data the view holds (0: current). */
+  loadsSinceRefresh: number;
+  /** Why the last refresh failed; null when it did not. */
+  lastError: string | null;
 }
 
 /** Per dataset: windows loaded / pending / failed, last load, rows in its table (estimated). */
@@ -42,8 +54,14 @@ export async function reportStatus(pool: pg.Pool, configuredZone = 'auto'): Prom
     last_flag: string | null;
     reltuples: number | null;
     ledger_rows: string | null;
+    view_schema: string | null;
+    view_name: string | null;
+    refreshed_at: Date | null;
+    behind: string | null;
+    rollup_error: string | null;
   }>(
-    `SELECT d.dataset_id, d.table_name, d.timestamp_zone, d.timestamp_zone_source,
+    `SELECT d.dataset_id, d.table_name, d.timestamp_zone, d.timestamp_zone_source, r.view_schema, r.view_name, r.refreshed_at,
+            r.load_seq - r.refreshed_seq AS behind, r.last_error AS rollup_error,
             count(*) FILTER (WHERE w.status = 'loaded' AND w.timestamp_check = 'no_fit') AS flagged,
             (array_agg(w.window_start::text || ': ' || w.timestamp_flag ORDER BY w.window_start DESC)
                FILTER (WHERE w.status = 'loaded' AND w.timestamp_check = 'no_fit'))[1] AS last_flag,
@@ -55,8 +73,10 @@ export async function reportStatus(pool: pg.Pool, configuredZone = 'auto'): Prom
             (array_agg(w.error ORDER BY w.updated_at DESC) FILTER (WHERE w.status = 'failed'))[1] AS last_error,
             sum(w.rows_loaded) FILTER (WHERE w.status = 'loaded') AS ledger_rows,
             (SELECT c.reltuples FROM pg_class c WHERE c.oid = to_regclass(quote_ident(d.table_name))) AS reltuples
-       FROM etl_datasets d LEFT JOIN etl_export_windows w USING (dataset_id)
-      GROUP BY d.dataset_id, d.table_name, d.timestamp_zone, d.timestamp_zone_source ORDER BY d.dataset_id`,
+       FROM etl_datasets d LEFT JOIN etl_rollups r USING (dataset_id) LEFT JOIN etl_export_windows w USING (dataset_id)
+      GROUP BY d.dataset_id, d.table_name, d.timestamp_zone, d.timestamp_zone_source,
+               r.view_schema, r.view_name, r.refreshed_at, r.load_seq, r.refreshed_seq, r.last_error
+      ORDER BY d.dataset_id`,
   );
   const out: DatasetStatus[] = [];
   for (const r of rows) {
@@ -78,6 +98,15 @@ export async function reportStatus(pool: pg.Pool, configuredZone = 'auto'): Prom
         : { timestampZone: configuredZone, timestampZoneSource: 'configured' as const }),
       windowsFlagged: Number(r.flagged),
       lastFlag: r.last_flag,
+      rollup:
+        r.view_name && r.view_schema
+          ? {
+              view: `${r.view_schema}.${r.view_name}`,
+              refreshedAt: r.refreshed_at,
+              loadsSinceRefresh: Number(r.behind ?? 0),
+              lastError: r.rollup_error,
+            }
+          : null,
     });
   }
   return out;

@@ -44,6 +44,8 @@ export interface DatasetReport {
   timestampZoneSource: 'detected' | 'configured' | null;
   windowsFlagged: number;
   lastFlag: string | null;
+  /** The dataset's daily rollup; null while it has none. */
+  rollup: { view: string; refreshedAt: string | null; loadsSinceRefresh: number; lastError: string | null } | null;
 }
 
 export interface EntityReport {
@@ -123,6 +125,7 @@ export async function collectStoredStatus(pool: pg.Pool, config: Config, now = D
         timestampZoneSource: r.timestampZoneSource,
         windowsFlagged: r.windowsFlagged,
         lastFlag: r.lastFlag,
+        rollup: r.rollup ? { ...r.rollup, refreshedAt: isoUtc(r.rollup.refreshedAt) } : null,
       };
     }),
     entities: entities.map((e) => ({

@@ -2,6 +2,7 @@ import type { JobsOptions } from 'bullmq';
 import type { AppContext } from '../context.js';
 import { nightlySyncJob, nightlySyncJobOptions } from '../jobs/nightly-sync.js';
 import { reconcileWindowsJob } from '../jobs/reconcile-windows.js';
+import { refreshRollupsJob } from '../jobs/refresh-rollups.js';
 
 /** A schedule, declared as data. Ids never change: a renamed id would run twice. */
 export interface ScheduleDefinition {
@@ -16,8 +17,8 @@ export interface ScheduleDefinition {
 }
 
 /**
- * The nightly sync (when ETL_SCHEDULE_ENABLED) and the reconciler (always: it is what heals a
- * fleet of workers that nobody watches).
+ * The nightly sync (when ETL_SCHEDULE_ENABLED), the reconciler (always: it is what heals a
+ * fleet of workers that nobody watches) and the daily rollups' refresh (always).
  */
 export function scheduleDefinitions(ctx: AppContext): ScheduleDefinition[] {
   const { cron, timezone, enabled } = ctx.config.schedule;
@@ -28,6 +29,14 @@ export function scheduleDefinitions(ctx: AppContext): ScheduleDefinition[] {
       jobName: reconcileWindowsJob.name,
       every: ctx.config.worker.reconcileIntervalMs,
       // A failed run is simply the next one's work; keep a few for inspection.
+      opts: { removeOnComplete: 10, removeOnFail: 10 },
+    },
+    {
+      // Batches the daily rollups' refreshes: once per interval for all windows loaded meanwhile.
+      id: 'refresh-rollups',
+      queue: 'control',
+      jobName: refreshRollupsJob.name,
+      every: ctx.config.rollups.refreshIntervalMs,
       opts: { removeOnComplete: 10, removeOnFail: 10 },
     },
   ];

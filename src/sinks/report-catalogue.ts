@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { withTransaction, quoteIdent } from '../db/pool.js';
 import type { Dataset } from '../intercom/types.js';
+import { dropRollupView } from './daily-rollups.js';
 import { guessColumnType, METADATA_COLUMNS, reportTableName, uniqueName, type ColumnType } from './column-naming.js';
 
 /** One attribute column of a report table. */
@@ -128,6 +129,7 @@ async function makeTimestamp(client: pg.PoolClient, datasetId: string, tableName
   await client.query('SAVEPOINT make_timestamp');
   try {
     await client.query(`SET LOCAL TimeZone = 'UTC'`);
+    await dropRollupView(client, datasetId); // it would block the type change; made again by the next ensure
     await client.query(
       `ALTER TABLE ${quoteIdent(tableName)} ALTER COLUMN ${col} TYPE timestamptz USING NULLIF(${col}::text, '')::timestamptz`,
     );

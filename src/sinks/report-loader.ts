@@ -6,6 +6,7 @@ import { FatalError, RetriableError } from '../errors.js';
 import { quoteIdent, quoteLiteral, withClient } from '../db/pool.js';
 import type { TimeWindow } from '../pipeline/time-windows.js';
 import { loadFailure } from './copy-errors.js';
+import { dropRollupView } from './daily-rollups.js';
 import { peekCsvHeader } from './csv-header.js';
 import { columnsInHeaderOrder } from './header-order.js';
 import { reportTableLockKey, type ReportColumn, type ReportDataset } from './report-catalogue.js';
@@ -190,6 +191,8 @@ async function widenColumn(pool: pg.Pool, schema: string, dataset: ReportDataset
     try {
       await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [reportTableLockKey(schema, dataset.tableName)]);
       await client.query(`SET LOCAL TimeZone = 'UTC'`);
+      // A view on the column would block the type change; the next ensure makes it again without it.
+      await dropRollupView(client, dataset.datasetId);
       await client.query(
         `ALTER TABLE ${quoteIdent(dataset.tableName)} ALTER COLUMN ${quoteIdent(column.columnName)} TYPE text USING ${quoteIdent(column.columnName)}::text`,
       );
