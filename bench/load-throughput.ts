@@ -154,8 +154,9 @@ async function run(tmp: string, pool: pg.Pool): Promise<Results> {
     const p = await runPsqlCopy({
       databaseUrl: DATABASE_URL,
       table: `${quoteIdent(SCHEMA)}.psql_copy`,
-      columns: columns.map((c) => quoteIdent(c.columnName)),
-      forceNull: columns.filter((c) => c.columnType !== 'text').map((c) => quoteIdent(c.columnName)),
+      // The same columns the product's COPY fills: a list's text column (its array is generated).
+      columns: columns.map((c) => quoteIdent(c.loadColumn)),
+      forceNull: columns.filter((c) => c.loadColumn === c.columnName && c.columnType !== 'text').map((c) => quoteIdent(c.columnName)),
       gzPath,
       windowStartIso: new Date(WINDOW_START).toISOString(),
       windowEndIso: new Date(WINDOW_END).toISOString(),

@@ -85,6 +85,28 @@ describe('typed report columns', () => {
     expect(guessColumnType('currently_assigned_team_raw_id')).toBe('text');
   });
 
+  it('splits lists at commas outside double quotes, trimming spaces, the same on every path of etl_split_list', async () => {
+    const cases: [string | null, string[] | null][] = [
+      [null, null],
+      ['  ', null],
+      ['x', ['x']],
+      ['billing, refund', ['billing', 'refund']],
+      ['a,b', ['a', 'b']],
+      [' a ,b,  c ', ['a', 'b', 'c']],
+      ['a,\tb', ['a', 'b']],
+      ['a,,b', ['a', '', 'b']],
+      ['"Smith, Jane", Bob', ['Smith, Jane', 'Bob']],
+      ['a, "b ""x"", c"', ['a', 'b "x", c']],
+      ['"unterminated, q', ['"unterminated', 'q']],
+      ['O"Brien, Ann', ['O"Brien', 'Ann']],
+    ];
+    const rows = await env.query<{ v: string | null; a: string[] | null }>(
+      'SELECT v, etl_split_list(v) AS a FROM unnest($1::text[]) WITH ORDINALITY AS t(v, i) ORDER BY i',
+      [cases.map((c) => c[0])],
+    );
+    expect(rows.map((r) => [r.v, r.a])).toEqual(cases);
+  });
+
   it('creates a new table with data columns first, list sources next, metadata last', async () => {
     expect(await columns()).toEqual([
       'conversation_id:text',
@@ -211,5 +233,65 @@ describe('typed report columns', () => {
     expect(cols.slice(-2)).toEqual(['user_manual_tag_ids_text:text', 'user_manual_tag_ids:ARRAY generated']);
     await load(`${HEADER.trimEnd()},user_manual_tag_ids\n1,2026-03-01 00:00:00,true,5,a,1,"x, y"\n`, more);
     expect(await env.query('SELECT user_manual_tag_ids AS t FROM report_conversation')).toEqual([{ t: ['x', 'y'] }]);
+  });
+
+  it('leaves a table made by an older version as it is (types, column order), comments it, and types only new attributes', async () => {
+    // What versions before migration 0009 made: metadata columns first, booleans and ratings as text, counts numeric.
+    await env.query(`INSERT INTO etl_datasets (dataset_id, name, description, default_time_attribute_id, table_name)
+                     VALUES ('legacy', 'Legacy', 'old table', 'created_at', 'report_legacy')`);
+    await env.query(`INSERT INTO etl_attributes (dataset_id, column_name, attribute_id, name, column_type, position) VALUES
+                     ('legacy', 'created_at', 'created_at', 'Created at', 'timestamptz', 0),
+                     ('legacy', 'is_open', 'is_open', 'Is open', 'text', 1),
+                     ('legacy', 'replies_count', 'replies_count', 'Replies', 'numeric', 2),
+                     ('legacy', 'tag_ids', 'tag_ids', 'Tags', 'text', 3)`);
+    await env.query(`CREATE TABLE report_legacy (_window_start timestamptz NOT NULL DEFAULT current_setting('intercom_etl.window_start', true)::timestamptz,
+                     _window_end timestamptz NOT NULL DEFAULT current_setting('intercom_etl.window_end', true)::timestamptz,
+                     _intercom_job_id text DEFAULT current_setting('intercom_etl.intercom_job_id', true), _loaded_at timestamptz NOT NULL DEFAULT now(),
+                     created_at timestamptz, is_open text, replies_count numeric, tag_ids text)`);
+    const attrs: DatasetAttribute[] = [
+      { id: 'created_at', name: 'Created at' },
+      { id: 'is_open', name: 'Is open' },
+      { id: 'replies_count', name: 'Replies' },
+      { id: 'tag_ids', name: 'Tags' },
+      { id: 'is_spam', name: 'Is spam' },
+    ];
+    await syncCatalogue(env.ctx.pool, env.schema, [
+      { id: 'legacy', name: 'Legacy', description: 'old table', defaultTimeAttributeId: 'created_at', attributes: attrs },
+    ]);
+    const cols = await env.query<{ c: string }>(
+      `SELECT column_name || ':' || data_type AS c FROM information_schema.columns
+        WHERE table_schema = $1 AND table_name = 'report_legacy' ORDER BY ordinal_position`,
+      [env.schema],
+    );
+    expect(cols.map((r) => r.c)).toEqual([
+      '_window_start:timestamp with time zone',
+      '_window_end:timestamp with time zone',
+      '_intercom_job_id:text',
+      '_loaded_at:timestamp with time zone',
+      'created_at:timestamp with time zone',
+      'is_open:text',
+      'replies_count:numeric',
+      'tag_ids:text',
+      'is_spam:boolean',
+    ]);
+    const legacy = (await loadReportDataset(env.ctx.pool, 'legacy'))!;
+    const r = await loadReportWindow(env.ctx.pool, env.schema, {
+      dataset: legacy,
+      columns: columnsForRequest(
+        legacy,
+        attrs.map((a) => a.id),
+      ),
+      window: WINDOW,
+      intercomJobId: 'job-legacy',
+      timestampTimezone: 'UTC',
+      openCsv: async () =>
+        Readable.from([Buffer.from('created_at,is_open,replies_count,tag_ids,is_spam\n2026-03-01 01:00:00,true,3,"a, b",false\n')]),
+    });
+    expect(r).toEqual({ rows: 1, widened: [] });
+    expect(await env.query('SELECT is_open, replies_count::text AS n, tag_ids, is_spam FROM report_legacy')).toEqual([
+      { is_open: 'true', n: '3', tag_ids: 'a, b', is_spam: false },
+    ]);
+    const comment = await env.query<{ c: string }>(`SELECT obj_description('report_legacy'::regclass, 'pg_class') AS c`);
+    expect(comment[0]!.c).toMatch(/^Legacy: old table \(Intercom reporting dataset legacy;/);
   });
 });
