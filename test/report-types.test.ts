@@ -295,3 +295,105 @@ describe('typed report columns', () => {
     expect(comment[0]!.c).toMatch(/^Legacy: old table \(Intercom reporting dataset legacy;/);
   });
 });
+
+describe('types from the first loaded values', () => {
+  const CUSTOM: DatasetAttribute[] = [
+    { id: 'created_at', name: 'Created at' },
+    { id: 'Csat score', name: 'Csat score', qualifiedId: 'conversation.Csat score' },
+    { id: 'Escalated', name: 'Escalated', qualifiedId: 'conversation.Escalated' },
+    { id: 'Order code', name: 'Order code', qualifiedId: 'conversation.Order code' },
+    { id: 'Amount', name: 'Amount', qualifiedId: 'conversation.Amount' },
+    { id: 'Sparse', name: 'Sparse', qualifiedId: 'conversation.Sparse' },
+  ];
+  const CUSTOM_HEADER = 'created_at,Csat score,Escalated,Order code,Amount,Sparse\n';
+  let custom: ReportDataset;
+
+  beforeEach(async () => {
+    await syncCatalogue(env.ctx.pool, env.schema, [
+      { id: 'custom', name: 'Custom', description: 'custom attributes', defaultTimeAttributeId: 'created_at', attributes: CUSTOM },
+    ]);
+    custom = (await loadReportDataset(env.ctx.pool, 'custom'))!;
+  });
+
+  const loadCustom = (text: string, window = WINDOW) =>
+    loadReportWindow(env.ctx.pool, env.schema, {
+      dataset: custom,
+      columns: columnsForRequest(
+        custom,
+        CUSTOM.map((a) => a.qualifiedId ?? a.id),
+      ),
+      window,
+      intercomJobId: 'job-custom',
+      timestampTimezone: 'UTC',
+      // In 16 KiB chunks, as a download arrives: the sample reads only the first 256 KiB.
+      openCsv: async () => {
+        const buf = Buffer.from(text, 'utf8');
+        const chunks: Buffer[] = [];
+        for (let i = 0; i < buf.length; i += 16_384) chunks.push(buf.subarray(i, i + 16_384));
+        return Readable.from(chunks);
+      },
+    });
+  const types = async () =>
+    Object.fromEntries(
+      (
+        await env.query<{ column_name: string; column_type: string }>(
+          `SELECT column_name, column_type FROM etl_attributes WHERE dataset_id = 'custom' ORDER BY position`,
+        )
+      ).map((r) => [r.column_name, r.column_type]),
+    );
+  const row = (i: number, csat: string, esc: string, code: string, amount: string, sparse = '') =>
+    `2026-03-01 00:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')},${csat},${esc},${code},${amount},${sparse}\n`;
+
+  it('types text columns of an empty table from their first values; codes with leading zeros and sparse columns stay text', async () => {
+    const text =
+      CUSTOM_HEADER +
+      row(1, '5', 'true', '007', '12.50', 'x') +
+      row(2, '3', 'FALSE', '012', '3') +
+      row(3, '', 'false', '123', '0.5') +
+      row(4, '1', 'true', '9', '100');
+    expect(await loadCustom(text)).toEqual({ rows: 4, widened: [] });
+    expect(await types()).toEqual({
+      created_at: 'timestamptz',
+      csat_score: 'integer',
+      escalated: 'boolean',
+      order_code: 'text',
+      amount: 'numeric',
+      sparse: 'text',
+    });
+    expect(
+      await env.query('SELECT csat_score, escalated, order_code, amount::text AS amount FROM report_custom ORDER BY created_at'),
+    ).toEqual([
+      { csat_score: 5, escalated: true, order_code: '007', amount: '12.50' },
+      { csat_score: 3, escalated: false, order_code: '012', amount: '3' },
+      { csat_score: null, escalated: false, order_code: '123', amount: '0.5' },
+      { csat_score: 1, escalated: true, order_code: '9', amount: '100' },
+    ]);
+  });
+
+  it('never retypes a table that has rows: a column whose first values were all empty stays text', async () => {
+    await loadCustom(CUSTOM_HEADER + row(1, '', '', '', '') + row(2, '', '', '', ''));
+    await loadCustom(CUSTOM_HEADER + row(1, '4', 'true', '1', '2') + row(2, '5', 'false', '2', '3') + row(3, '3', 'true', '3', '4'), {
+      start: WINDOW.end,
+      end: WINDOW.end + 86_400_000,
+    });
+    expect((await types()).csat_score).toBe('text');
+  });
+
+  it('a value past the sample that does not fit widens the column, losing no row', async () => {
+    let text = CUSTOM_HEADER;
+    const n = 6000; // ~300 KB: past the 256 KiB sample
+    for (let i = 0; i < n; i++) text += row(i, String((i % 5) + 1), 'true', 'A1', '1', 'padding to make the file bigger than the sample');
+    text += row(n, 'N/A', 'maybe', 'A1', '1');
+    expect(text.length).toBeGreaterThan(256 * 1024);
+    const r = await loadCustom(text);
+    expect(r.rows).toBe(n + 1);
+    expect(r.widened.sort()).toEqual(['csat_score', 'escalated']);
+    expect((await types()).csat_score).toBe('text');
+    const last = await env.query(`SELECT csat_score, escalated FROM report_custom WHERE csat_score = 'N/A'`);
+    expect(last).toEqual([{ csat_score: 'N/A', escalated: 'maybe' }]);
+    const widened = await env.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM etl_attributes WHERE dataset_id = 'custom' AND widened_at IS NOT NULL`,
+    );
+    expect(widened[0]!.n).toBe(2);
+  });
+});

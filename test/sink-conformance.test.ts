@@ -268,6 +268,7 @@ describe('header order', () => {
   const column = (attributeId: string, qualifiedId: string | null): ReportColumn => ({
     columnName: attributeId.toLowerCase() + (qualifiedId ?? ''),
     loadColumn: attributeId.toLowerCase() + (qualifiedId ?? ''),
+    widened: false,
     attributeId,
     qualifiedId,
     name: attributeId,

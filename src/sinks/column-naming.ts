@@ -76,3 +76,17 @@ export function guessColumnType(attributeId: string, qualifiedId?: string, name 
 export function listSourceName(columnName: string, taken: ReadonlySet<string>): string {
   return uniqueName(`${columnName}_text`, taken);
 }
+
+/**
+ * Type guess from a column's first loaded values (non-empty ones; at least 3 to tell): all
+ * `true`/`false` (any case) → boolean; all integers without a leading zero (`007` is a code, not a
+ * number) inside ±999,999,999 → integer; all plain decimals → numeric. Null: keep text.
+ */
+export function guessTypeFromValues(values: readonly string[]): ColumnType | null {
+  const filled = values.filter((v) => v !== '');
+  if (filled.length < 3) return null;
+  if (filled.every((v) => /^(true|false)$/i.test(v))) return 'boolean';
+  if (filled.every((v) => /^(0|-?[1-9]\d{0,8})$/.test(v))) return 'integer';
+  if (filled.every((v) => /^-?(0|[1-9]\d{0,14})(\.\d{1,12})?$/.test(v))) return 'numeric';
+  return null;
+}

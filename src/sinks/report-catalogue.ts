@@ -17,6 +17,8 @@ export interface ReportColumn {
    * text column holding the field as exported (`<columnName>_text`).
    */
   loadColumn: string;
+  /** Whether a value once did not fit its guessed type (it is then never guessed again). */
+  widened: boolean;
   /** Whether the latest get_datasets listed it. */
   current: boolean;
 }
@@ -202,9 +204,10 @@ export async function loadReportDataset(db: pg.Pool | pg.PoolClient, datasetId: 
     name: string;
     column_type: ColumnType;
     load_column: string | null;
+    widened: boolean;
     current: boolean;
   }>(
-    `SELECT a.column_name, a.attribute_id, a.qualified_id, a.name, a.column_type, a.load_column, a.last_seen_at >= d.last_seen_at AS current
+    `SELECT a.column_name, a.attribute_id, a.qualified_id, a.name, a.column_type, a.load_column, a.widened_at IS NOT NULL AS widened, a.last_seen_at >= d.last_seen_at AS current
        FROM etl_attributes a JOIN etl_datasets d USING (dataset_id)
       WHERE a.dataset_id = $1 ORDER BY a.position`,
     [datasetId],
@@ -223,6 +226,7 @@ export async function loadReportDataset(db: pg.Pool | pg.PoolClient, datasetId: 
       name: r.name,
       columnType: r.column_type,
       loadColumn: r.load_column ?? r.column_name,
+      widened: r.widened,
       current: r.current,
     })),
   };

@@ -12,6 +12,7 @@ import type { ColumnType } from './column-naming.js';
 import { reportTableLockKey, type ReportColumn, type ReportDataset } from './report-catalogue.js';
 import { syncReportComments } from './report-comments.js';
 import { timeColumn } from './timestamp-zone.js';
+import { refreshColumnTypes, typeColumnsFromValues } from './value-typing.js';
 
 export interface LoadWindowRequest {
   dataset: ReportDataset;
@@ -61,6 +62,7 @@ export async function loadReportWindow(pool: pg.Pool, schema: string, req: LoadW
       if (column.attributeId === req.dataset.defaultTimeAttributeId) throw unparseableTime(err, req, column);
       // Each widening moves the column strictly towards text, so this loop ends.
       column.columnType = await widenColumn(pool, schema, req.dataset, column, widerType(column.columnType, err));
+      column.widened = true;
       if (!widened.includes(column.columnName)) widened.push(column.columnName);
     }
   }
@@ -94,6 +96,8 @@ async function loadOnce(pool: pg.Pool, schema: string, req: LoadWindowRequest): 
       await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [reportTableLockKey(schema, dataset.tableName)]);
       const zone = typeof req.timestampTimezone === 'string' ? req.timestampTimezone : await req.timestampTimezone(client);
       await client.query(`SET LOCAL TimeZone = ${quoteLiteral(zone)}`);
+      await refreshColumnTypes(client, dataset, req.columns);
+      if (body) body = await typeColumnsFromValues(client, dataset, copyColumns, body);
       await deleteWindowRows(client, dataset, window);
       let rows = 0;
       if (body) {
