@@ -99,6 +99,9 @@ describe('typed report columns', () => {
       ['a, "b ""x"", c"', ['a', 'b "x", c']],
       ['"unterminated, q', ['"unterminated', 'q']],
       ['O"Brien, Ann', ['O"Brien', 'Ann']],
+      ['Ana "Nina" Souza, needs "review"', ['Ana "Nina" Souza', 'needs "review"']],
+      ['"Nina" Souza, b', ['"Nina" Souza', 'b']],
+      ['"O\'Brien, Pat", Ana "Nina" Souza', ["O'Brien, Pat", 'Ana "Nina" Souza']],
     ];
     const rows = await env.query<{ v: string | null; a: string[] | null }>(
       'SELECT v, etl_split_list(v) AS a FROM unnest($1::text[]) WITH ORDINALITY AS t(v, i) ORDER BY i',
