@@ -52,15 +52,16 @@ const TYPE_ERROR_CODES = new Set(['22P02', '22007', '22008', '22003', '22009', '
  */
 export async function loadReportWindow(pool: pg.Pool, schema: string, req: LoadWindowRequest): Promise<LoadWindowResult> {
   const widened: string[] = [];
-  for (;;) {
+  // Each widening moves a column strictly towards text (at most integer → numeric → text), so at
+  // most two per column; the bound only guards against a mistake turning this into a busy loop.
+  for (let attempt = 0; ; attempt++) {
     try {
       const rows = await loadOnce(pool, schema, req);
       return { rows, widened };
     } catch (err) {
       const column = typeErrorColumn(err, req);
-      if (!column) throw loadFailure(err, req);
+      if (!column || attempt > 2 * req.columns.length) throw loadFailure(err, req);
       if (column.attributeId === req.dataset.defaultTimeAttributeId) throw unparseableTime(err, req, column);
-      // Each widening moves the column strictly towards text, so this loop ends.
       column.columnType = await widenColumn(pool, schema, req.dataset, column, widerType(column.columnType, err));
       column.widened = true;
       if (!widened.includes(column.columnName)) widened.push(column.columnName);
@@ -215,17 +216,28 @@ async function widenColumn(
     try {
       await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [reportTableLockKey(schema, dataset.tableName)]);
       await client.query(`SET LOCAL TimeZone = 'UTC'`);
-      await client.query(
-        `ALTER TABLE ${quoteIdent(dataset.tableName)} ALTER COLUMN ${quoteIdent(column.columnName)} TYPE ${to} USING ${quoteIdent(column.columnName)}::${to}`,
+      // Another load may have widened it since this one read the catalogue: never narrow it back.
+      const now = await client.query<{ column_type: ColumnType }>(
+        'SELECT column_type FROM etl_attributes WHERE dataset_id = $1 AND column_name = $2',
+        [dataset.datasetId, column.columnName],
       );
+      const current = now.rows[0]?.column_type;
+      const type = current === 'text' || current === to ? current : to;
+      if (type !== current) {
+        await client.query(
+          `ALTER TABLE ${quoteIdent(dataset.tableName)} ALTER COLUMN ${quoteIdent(column.columnName)} TYPE ${to} USING ${quoteIdent(column.columnName)}::${to}`,
+        );
+      }
+      // Recorded even when the type was already wide enough (a guess from values that was rolled
+      // back with its load): a column that once did not fit is never guessed again.
       await client.query(`UPDATE etl_attributes SET column_type = $3, widened_at = now() WHERE dataset_id = $1 AND column_name = $2`, [
         dataset.datasetId,
         column.columnName,
-        to,
+        type,
       ]);
       await syncReportComments(client, schema, dataset.datasetId);
       await client.query('COMMIT');
-      return to;
+      return type;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
       throw err;
