@@ -125,7 +125,7 @@ describe('windows and names', () => {
     expect(uniqueName('x'.repeat(80), new Set(['x'.repeat(63)]))).toBe(`${'x'.repeat(61)}_2`);
     expect(guessColumnType('conversation_started_at')).toBe('timestamptz');
     expect(guessColumnType('first_response_time')).toBe('numeric');
-    expect(guessColumnType('reassignments_count')).toBe('numeric');
+    expect(guessColumnType('reassignments_count')).toBe('integer');
     expect(guessColumnType('call_answer_time', 'call.call_answer_time')).toBe('numeric');
     expect(guessColumnType('currently_assigned_team_id')).toBe('text');
   });

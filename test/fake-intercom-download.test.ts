@@ -91,6 +91,8 @@ describe('fake Intercom download: CSV content', () => {
     });
     expect(teams).toContain('Unassigned');
     expect(col('conversation_tag_ids').some((v) => v.includes(', '))).toBe(true); // multi-valued in one field
+    // A listed value containing the separator is quoted inside the field, so it stays one value.
+    expect(col('reply_participant_teammate_ids').some((v) => v.includes('"O\'Brien, Pat"'))).toBe(true);
     const closed = col('conversation_first_closed_at');
     closed.forEach((v, i) => {
       if (v !== '') expect(v > col('conversation_started_at')[i]!).toBe(true);

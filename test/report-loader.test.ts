@@ -71,15 +71,15 @@ describe('report loader (sink conformance)', () => {
       [env.schema],
     );
     expect(cols.map((c) => `${c.column_name}:${c.data_type}`)).toEqual([
+      'item_id:text',
+      'created_at:timestamp with time zone',
+      'note:text',
+      'reply_count:integer',
+      'handling_time:numeric',
       '_window_start:timestamp with time zone',
       '_window_end:timestamp with time zone',
       '_intercom_job_id:text',
       '_loaded_at:timestamp with time zone',
-      'item_id:text',
-      'created_at:timestamp with time zone',
-      'note:text',
-      'reply_count:numeric',
-      'handling_time:numeric',
     ]);
   });
 
@@ -92,12 +92,12 @@ describe('report loader (sink conformance)', () => {
       item_id: string;
       created_at: Date;
       note: string | null;
-      reply_count: string | null;
+      reply_count: number | null;
       handling_time: string | null;
     }>('SELECT item_id, created_at, note, reply_count, handling_time FROM report_sample ORDER BY item_id');
-    expect(rows[0]).toEqual({ item_id: '1', created_at: new Date('2026-03-01T00:00:00Z'), note, reply_count: '3', handling_time: '94.5' });
+    expect(rows[0]).toEqual({ item_id: '1', created_at: new Date('2026-03-01T00:00:00Z'), note, reply_count: 3, handling_time: '94.5' });
     expect(rows[1]).toMatchObject({ item_id: '2', note: null, reply_count: null, handling_time: null });
-    expect(rows[2]).toMatchObject({ item_id: '3', note: '', reply_count: '0', created_at: new Date('2026-03-01T23:59:59Z') });
+    expect(rows[2]).toMatchObject({ item_id: '3', note: '', reply_count: 0, created_at: new Date('2026-03-01T23:59:59Z') });
   });
 
   it('accepts CRLF line ends and keeps duplicate rows (report rows have no key)', async () => {

@@ -267,6 +267,8 @@ describe('sink conformance: what a download can hold, through the real load path
 describe('header order', () => {
   const column = (attributeId: string, qualifiedId: string | null): ReportColumn => ({
     columnName: attributeId.toLowerCase() + (qualifiedId ?? ''),
+    loadColumn: attributeId.toLowerCase() + (qualifiedId ?? ''),
+    widened: false,
     attributeId,
     qualifiedId,
     name: attributeId,

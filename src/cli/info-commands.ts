@@ -18,7 +18,12 @@ export async function datasetsCommand(ctx: AppContext, opts: { json?: boolean })
       `\n${ds.datasetId} — ${ds.name} → table ${ctx.config.pgSchema}.${ds.tableName} (rows selected by ${ds.defaultTimeAttributeId})\n`,
     );
     for (const c of ds.columns) {
-      const flags = [c.attributeId === ds.defaultTimeAttributeId ? 'time attribute' : '', c.current ? '' : 'no longer listed']
+      const flags = [
+        c.attributeId === ds.defaultTimeAttributeId ? 'time attribute' : '',
+        c.loadColumn !== c.columnName ? `split from ${c.loadColumn}` : '',
+        c.widened ? 'widened' : '',
+        c.current ? '' : 'no longer listed',
+      ]
         .filter(Boolean)
         .join(', ');
       process.stdout.write(`  ${pad(c.qualifiedId ?? c.attributeId, 48)}${pad(c.columnName, 40)}${pad(c.columnType, 12)}${flags}\n`);

@@ -63,7 +63,7 @@ export function copyPosition(where: string, columns: ReportColumn[]): string {
   const columnName = /\bline \d+, column (.+?): /.exec(where)?.[1] ?? /\bline \d+, column (.+)$/.exec(where)?.[1];
   if (line === undefined) return '(Postgres did not say where)';
   if (columnName === undefined) return `at line ${line}`; // format and encoding errors name no column
-  const column = columns.find((c) => c.columnName === columnName);
+  const column = columns.find((c) => c.loadColumn === columnName);
   const attribute = column && column.attributeId !== columnName ? ` (attribute ${column.attributeId})` : '';
   return `at line ${line}, column ${columnName}${attribute}`;
 }

@@ -2,7 +2,9 @@ import type pg from 'pg';
 import { withTransaction, quoteIdent } from '../db/pool.js';
 import type { Dataset } from '../intercom/types.js';
 import { dropRollupView } from './daily-rollups.js';
-import { guessColumnType, METADATA_COLUMNS, reportTableName, uniqueName, type ColumnType } from './column-naming.js';
+import { guessColumnType, listSourceName, METADATA_COLUMNS, reportTableName, uniqueName, type ColumnType } from './column-naming.js';
+import { syncReportComments } from './report-comments.js';
+import { addReportColumns, createReportTable, storedColumns, type StoredColumn } from './report-table.js';
 
 /** One attribute column of a report table. */
 export interface ReportColumn {
@@ -11,6 +13,13 @@ export interface ReportColumn {
   qualifiedId: string | null;
   name: string;
   columnType: ColumnType;
+  /**
+   * The column COPY fills: `columnName`, except for a text[] column, which is generated from the
+   * text column holding the field as exported (`<columnName>_text`).
+   */
+  loadColumn: string;
+  /** Whether a value once did not fit its guessed type (it is then never guessed again). */
+  widened: boolean;
   /** Whether the latest get_datasets listed it. */
   current: boolean;
 }
@@ -60,24 +69,25 @@ async function syncDataset(pool: pg.Pool, schema: string, ds: Dataset): Promise<
       [ds.id, ds.name, ds.description, ds.defaultTimeAttributeId, tableName],
     );
     await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [reportTableLockKey(schema, tableName)]);
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS ${quoteIdent(tableName)} (
-         _window_start    timestamptz NOT NULL DEFAULT current_setting('intercom_etl.window_start', true)::timestamptz,
-         _window_end      timestamptz NOT NULL DEFAULT current_setting('intercom_etl.window_end', true)::timestamptz,
-         _intercom_job_id text DEFAULT current_setting('intercom_etl.intercom_job_id', true),
-         _loaded_at       timestamptz NOT NULL DEFAULT now()
-       )`,
-    );
-    await client.query(
-      `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${tableName.slice(0, 50)}_window`)} ON ${quoteIdent(tableName)} (_window_start, _window_end)`,
-    );
+    const table = `${quoteIdent(schema)}.${quoteIdent(tableName)}`;
+    const exists = await client.query<{ e: boolean }>('SELECT to_regclass($1) IS NOT NULL AS e', [table]);
 
-    const { rows } = await client.query<{ column_name: string; attribute_id: string; qualified_id: string | null; position: number }>(
-      'SELECT column_name, attribute_id, qualified_id, position FROM etl_attributes WHERE dataset_id = $1 ORDER BY position',
+    const { rows } = await client.query<{
+      column_name: string;
+      attribute_id: string;
+      qualified_id: string | null;
+      position: number;
+      load_column: string | null;
+    }>(
+      'SELECT column_name, attribute_id, qualified_id, position, load_column FROM etl_attributes WHERE dataset_id = $1 ORDER BY position',
       [ds.id],
     );
-    const taken = new Set<string>([...METADATA_COLUMNS, ...rows.map((r) => r.column_name)]);
+    const taken = new Set<string>([
+      ...METADATA_COLUMNS,
+      ...rows.flatMap((r) => [r.column_name, ...(r.load_column ? [r.load_column] : [])]),
+    ]);
     const unmatched = [...rows];
+    const added: StoredColumn[] = [];
     let nextPosition = rows.reduce((m, r) => Math.max(m, r.position + 1), 0);
     for (const attr of ds.attributes) {
       // Match on the qualified id when both sides know it; otherwise on the plain id, in order,
@@ -96,14 +106,21 @@ async function syncDataset(pool: pg.Pool, schema: string, ds: Dataset): Promise<
       const columnName = uniqueName(attr.id, taken);
       taken.add(columnName);
       // The time attribute decides which window a row belongs to: it is a timestamp, never a guess.
-      const type = attr.id === ds.defaultTimeAttributeId ? 'timestamptz' : guessColumnType(attr.id, attr.qualifiedId);
-      await client.query(`ALTER TABLE ${quoteIdent(tableName)} ADD COLUMN IF NOT EXISTS ${quoteIdent(columnName)} ${type}`);
+      const type = attr.id === ds.defaultTimeAttributeId ? 'timestamptz' : guessColumnType(attr.id, attr.qualifiedId, attr.name);
+      const loadColumn = type === 'text[]' ? listSourceName(columnName, taken) : null;
+      if (loadColumn) taken.add(loadColumn);
+      added.push({ columnName, columnType: type, loadColumn });
       await client.query(
-        `INSERT INTO etl_attributes (dataset_id, column_name, attribute_id, qualified_id, name, column_type, position)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [ds.id, columnName, attr.id, attr.qualifiedId ?? null, attr.name, type, nextPosition++],
+        `INSERT INTO etl_attributes (dataset_id, column_name, attribute_id, qualified_id, name, column_type, position, load_column)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [ds.id, columnName, attr.id, attr.qualifiedId ?? null, attr.name, type, nextPosition++, loadColumn],
       );
     }
+    if (exists.rows[0]!.e) await addReportColumns(client, schema, tableName, added);
+    else await createReportTable(client, schema, tableName, await storedColumns(client, ds.id));
+    await client.query(
+      `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${tableName.slice(0, 50)}_window`)} ON ${quoteIdent(tableName)} (_window_start, _window_end)`,
+    );
     const timeCol = await client.query<{ column_name: string; column_type: string }>(
       `SELECT column_name, column_type FROM etl_attributes WHERE dataset_id = $1 AND attribute_id = $2 ORDER BY position LIMIT 1`,
       [ds.id, ds.defaultTimeAttributeId],
@@ -115,6 +132,7 @@ async function syncDataset(pool: pg.Pool, schema: string, ds: Dataset): Promise<
         `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${tableName.slice(0, 50)}_time`)} ON ${quoteIdent(tableName)} (${quoteIdent(tc.column_name)})`,
       );
     }
+    await syncReportComments(client, schema, ds.id);
     return (await loadReportDataset(client, ds.id))!;
   });
 }
@@ -187,9 +205,11 @@ export async function loadReportDataset(db: pg.Pool | pg.PoolClient, datasetId: 
     qualified_id: string | null;
     name: string;
     column_type: ColumnType;
+    load_column: string | null;
+    widened: boolean;
     current: boolean;
   }>(
-    `SELECT a.column_name, a.attribute_id, a.qualified_id, a.name, a.column_type, a.last_seen_at >= d.last_seen_at AS current
+    `SELECT a.column_name, a.attribute_id, a.qualified_id, a.name, a.column_type, a.load_column, a.widened_at IS NOT NULL AS widened, a.last_seen_at >= d.last_seen_at AS current
        FROM etl_attributes a JOIN etl_datasets d USING (dataset_id)
       WHERE a.dataset_id = $1 ORDER BY a.position`,
     [datasetId],
@@ -207,6 +227,8 @@ export async function loadReportDataset(db: pg.Pool | pg.PoolClient, datasetId: 
       qualifiedId: r.qualified_id,
       name: r.name,
       columnType: r.column_type,
+      loadColumn: r.load_column ?? r.column_name,
+      widened: r.widened,
       current: r.current,
     })),
   };

@@ -9,8 +9,11 @@ import { loadFailure } from './copy-errors.js';
 import { dropRollupView } from './daily-rollups.js';
 import { peekCsvHeader } from './csv-header.js';
 import { columnsInHeaderOrder } from './header-order.js';
+import type { ColumnType } from './column-naming.js';
 import { reportTableLockKey, type ReportColumn, type ReportDataset } from './report-catalogue.js';
+import { syncReportComments } from './report-comments.js';
 import { timeColumn } from './timestamp-zone.js';
+import { refreshColumnTypes, typeColumnsFromValues } from './value-typing.js';
 
 export interface LoadWindowRequest {
   dataset: ReportDataset;
@@ -43,23 +46,26 @@ const TYPE_ERROR_CODES = new Set(['22P02', '22007', '22008', '22003', '22009', '
 /**
  * Replaces exactly the rows of `window` in the dataset's table with the CSV's rows, in one
  * transaction: delete the window's rows, COPY the CSV straight into the table (metadata columns
- * fill from transaction settings), run `onLoaded`, commit. A failure anywhere rolls everything back,
- * so a failed window loads nothing. When a value does not fit a column's guessed type the column
- * is widened to text and the load starts again from a fresh download: no row is lost to a guess.
+ * fill from transaction settings; list columns are generated from their text columns), run `onLoaded`,
+ * commit. A failure anywhere rolls everything back, so a failed window loads nothing. When a value
+ * does not fit a column's guessed type the column is widened (integer → numeric or text, else text)
+ * and the load starts again from a fresh download: no row is lost to a guess.
  */
 export async function loadReportWindow(pool: pg.Pool, schema: string, req: LoadWindowRequest): Promise<LoadWindowResult> {
   const widened: string[] = [];
-  for (;;) {
+  // Each widening moves a column strictly towards text (at most integer → numeric → text), so at
+  // most two per column; the bound only guards against a mistake turning this into a busy loop.
+  for (let attempt = 0; ; attempt++) {
     try {
       const rows = await loadOnce(pool, schema, req);
       return { rows, widened };
     } catch (err) {
       const column = typeErrorColumn(err, req);
-      if (!column || widened.includes(column.columnName)) throw loadFailure(err, req);
+      if (!column || attempt > 2 * req.columns.length) throw loadFailure(err, req);
       if (column.attributeId === req.dataset.defaultTimeAttributeId) throw unparseableTime(err, req, column);
-      await widenColumn(pool, schema, req.dataset, column);
-      column.columnType = 'text';
-      widened.push(column.columnName);
+      column.columnType = await widenColumn(pool, schema, req.dataset, column, widerType(column.columnType, err));
+      column.widened = true;
+      if (!widened.includes(column.columnName)) widened.push(column.columnName);
     }
   }
 }
@@ -92,12 +98,17 @@ async function loadOnce(pool: pg.Pool, schema: string, req: LoadWindowRequest): 
       await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [reportTableLockKey(schema, dataset.tableName)]);
       const zone = typeof req.timestampTimezone === 'string' ? req.timestampTimezone : await req.timestampTimezone(client);
       await client.query(`SET LOCAL TimeZone = ${quoteLiteral(zone)}`);
+      await refreshColumnTypes(client, dataset, req.columns);
+      if (body) body = await typeColumnsFromValues(client, dataset, copyColumns, body);
       await deleteWindowRows(client, dataset, window);
       let rows = 0;
       if (body) {
-        const typed = req.columns.filter((c) => c.columnType !== 'text').map((c) => quoteIdent(c.columnName));
+        // A quoted empty field is NULL for a typed column (it is no boolean, number or time); text keeps ''.
+        const typed = req.columns
+          .filter((c) => c.loadColumn === c.columnName && c.columnType !== 'text')
+          .map((c) => quoteIdent(c.columnName));
         const forceNull = typed.length > 0 ? `, FORCE_NULL (${typed.join(', ')})` : '';
-        const sql = `COPY ${quoteIdent(dataset.tableName)} (${copyColumns.map((c) => quoteIdent(c.columnName)).join(', ')})
+        const sql = `COPY ${quoteIdent(dataset.tableName)} (${copyColumns.map((c) => quoteIdent(c.loadColumn)).join(', ')})
                      FROM STDIN WITH (FORMAT csv, HEADER true${forceNull})`;
         const copy = client.query(copyFrom(sql));
         await pipeline(body, copy);
@@ -181,26 +192,55 @@ function typeErrorColumn(err: unknown, req: LoadWindowRequest): ReportColumn | n
   const e = err as { code?: string; where?: string };
   if (!e.code || !TYPE_ERROR_CODES.has(e.code) || !e.where) return null;
   const m = /column ([^:]+):/.exec(e.where);
-  const col = m ? req.columns.find((c) => c.columnName === m[1]) : undefined;
-  return col && col.columnType !== 'text' ? col : null;
+  const col = m ? req.columns.find((c) => c.loadColumn === m[1]) : undefined;
+  return col && col.loadColumn === col.columnName && col.columnType !== 'text' ? col : null;
 }
 
-async function widenColumn(pool: pg.Pool, schema: string, dataset: ReportDataset, column: ReportColumn): Promise<void> {
-  await withClient(pool, async (client) => {
+/**
+ * What a column becomes when a value does not fit it: an integer column receiving a number with
+ * decimals (`4.5`) becomes numeric, anything else becomes text (which every value fits).
+ */
+function widerType(type: ColumnType, err: unknown): 'numeric' | 'text' {
+  const value = /column [^:]+: "(.*)"$/m.exec((err as { where?: string }).where ?? '')?.[1];
+  return type === 'integer' && value !== undefined && /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(value) ? 'numeric' : 'text';
+}
+
+async function widenColumn(
+  pool: pg.Pool,
+  schema: string,
+  dataset: ReportDataset,
+  column: ReportColumn,
+  to: 'numeric' | 'text',
+): Promise<ColumnType> {
+  return withClient(pool, async (client) => {
     await client.query('BEGIN');
     try {
       await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [reportTableLockKey(schema, dataset.tableName)]);
       await client.query(`SET LOCAL TimeZone = 'UTC'`);
-      // A view on the column would block the type change; the next ensure makes it again without it.
-      await dropRollupView(client, dataset.datasetId);
-      await client.query(
-        `ALTER TABLE ${quoteIdent(dataset.tableName)} ALTER COLUMN ${quoteIdent(column.columnName)} TYPE text USING ${quoteIdent(column.columnName)}::text`,
+      // Another load may have widened it since this one read the catalogue: never narrow it back.
+      const now = await client.query<{ column_type: ColumnType }>(
+        'SELECT column_type FROM etl_attributes WHERE dataset_id = $1 AND column_name = $2',
+        [dataset.datasetId, column.columnName],
       );
-      await client.query(`UPDATE etl_attributes SET column_type = 'text', widened_at = now() WHERE dataset_id = $1 AND column_name = $2`, [
+      const current = now.rows[0]?.column_type;
+      const type = current === 'text' || current === to ? current : to;
+      if (type !== current) {
+        // A view on the column would block the type change; the next ensure makes it again without it.
+        await dropRollupView(client, dataset.datasetId);
+        await client.query(
+          `ALTER TABLE ${quoteIdent(dataset.tableName)} ALTER COLUMN ${quoteIdent(column.columnName)} TYPE ${to} USING ${quoteIdent(column.columnName)}::${to}`,
+        );
+      }
+      // Recorded even when the type was already wide enough (a guess from values that was rolled
+      // back with its load): a column that once did not fit is never guessed again.
+      await client.query(`UPDATE etl_attributes SET column_type = $3, widened_at = now() WHERE dataset_id = $1 AND column_name = $2`, [
         dataset.datasetId,
         column.columnName,
+        type,
       ]);
+      await syncReportComments(client, schema, dataset.datasetId);
       await client.query('COMMIT');
+      return type;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
       throw err;

@@ -65,8 +65,7 @@ export interface RowContext {
 /** Row ids are `base + day * ROW_ID_DAY_STRIDE + index`; well inside 2^53 for any realistic day. */
 export const ROW_ID_DAY_STRIDE = 1_000_000;
 
-/** Teammate names usable inside comma-separated lists (a comma in a name would split it). */
-const LISTABLE_TEAMMATE_NAMES = TEAMMATES.filter((t) => !t.name.includes(',')).map((t) => t.name);
+const TEAMMATE_NAMES = TEAMMATES.map((t) => t.name);
 
 export function generateValue(spec: ValueSpec, attributeHash: number, row: RowContext): string | null {
   const h = mix(row.valueSeed, attributeHash);
@@ -96,7 +95,7 @@ export function generateValue(spec: ValueSpec, attributeHash: number, row: RowCo
       return spec.part === 'name' ? teammate.name : String(teammate.id);
     }
     case 'teammateList':
-      return joinList(distinctPicks(h, LISTABLE_TEAMMATE_NAMES, spec.max));
+      return joinList(distinctPicks(h, TEAMMATE_NAMES, spec.max));
     case 'tagList':
       return joinList(distinctPicks(h, TAGS, spec.max));
     case 'boolean':
@@ -137,7 +136,12 @@ function distinctPicks(h: number, values: readonly string[], max: number): strin
   return chosen;
 }
 
-/** Multi-valued attributes: one field, values separated by ", " (ASSUMPTION, brief §3.9). */
+/**
+ * Multi-valued attributes: one field, values separated by ", " (ASSUMPTION, brief §3.9); a value
+ * that itself contains a comma (`O'Brien, Pat`) is written in double quotes, its quotes doubled, so
+ * it stays one value (ASSUMPTION: the CSV convention applied inside the field).
+ */
 function joinList(values: string[]): string | null {
-  return values.length === 0 ? null : values.join(', ');
+  if (values.length === 0) return null;
+  return values.map((v) => (v.includes(',') ? `"${v.replaceAll('"', '""')}"` : v)).join(', ');
 }
