@@ -27,6 +27,8 @@ export interface Config {
   redisConnectTimeoutMs: number;
   /** Schema holding every table of the product. Default `intercom`. */
   pgSchema: string;
+  /** Schema of the analysts' views (ETL_BI_SCHEMA); null: no views. */
+  biSchema: string | null;
   /** Prefix of every BullMQ key in Redis. Default `intercom-etl`. */
   queuePrefix: string;
   reports: {
@@ -193,6 +195,13 @@ export function loadConfig(env: Env = process.env, overrides: Env = {}): Config 
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(pgSchema)) {
     problems.push(`PG_SCHEMA=${JSON.stringify(pgSchema)} must be a lower-case SQL identifier ([a-z_][a-z0-9_]*).`);
   }
+  const biRaw = str('ETL_BI_SCHEMA', `${pgSchema}_bi`);
+  const biSchema = biRaw === 'none' ? null : biRaw;
+  if (biSchema !== null && !/^[a-z_][a-z0-9_]{0,62}$/.test(biSchema)) {
+    problems.push(`ETL_BI_SCHEMA=${JSON.stringify(biSchema)} must be a lower-case SQL identifier ([a-z_][a-z0-9_]*), or none.`);
+  } else if (biSchema === pgSchema) {
+    problems.push(`ETL_BI_SCHEMA must differ from PG_SCHEMA (${JSON.stringify(pgSchema)}): the views are rebuilt, the tables are not.`);
+  }
   const queuePrefix = str('ETL_QUEUE_PREFIX', 'intercom-etl');
   if (/[:\s]/.test(queuePrefix)) problems.push('ETL_QUEUE_PREFIX must not contain ":" or spaces.');
 
@@ -279,6 +288,7 @@ export function loadConfig(env: Env = process.env, overrides: Env = {}): Config 
     redisUrl,
     redisConnectTimeoutMs: int('REDIS_CONNECT_TIMEOUT_MS', 10_000, 100),
     pgSchema,
+    biSchema,
     queuePrefix,
     reports: {
       windowMs,

@@ -46,6 +46,9 @@ export async function demoCommand(opts: { days: number; schema: string }): Promi
           const n = await ctx.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${quoteIdent(table)}`);
           process.stdout.write(`  ${ctx.config.pgSchema}.${table}: ${n.rows[0]?.n} rows\n`);
         }
+        process.stdout.write(
+          `\nViews for BI in schema "${ctx.config.biSchema}" (see docs/analytics.md), e.g. SELECT * FROM ${ctx.config.biSchema}.conversations LIMIT 5\n`,
+        );
         return syncFailed(result) ? EXIT_FAILED : EXIT_OK;
       } finally {
         await fake.close();
@@ -57,6 +60,7 @@ export async function demoCommand(opts: { days: number; schema: string }): Promi
         INTERCOM_BASE_URL: fake.url,
         INTERCOM_ACCESS_TOKEN: DEMO_TOKEN,
         PG_SCHEMA: opts.schema,
+        ETL_BI_SCHEMA: `${opts.schema}_bi`,
         ETL_QUEUE_PREFIX: 'intercom-etl-demo',
         ETL_POLL_INTERVAL_MS: '300',
       },

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { migrate } from '../db/migrate.js';
+import { migrateWarehouse } from '../sinks/bi-views.js';
 import { describeError } from '../errors.js';
 import { DAY_MS, isoDay, parseDay, parseDuration } from '../pipeline/time-windows.js';
 import { checkCommand } from './check-command.js';
@@ -66,7 +66,7 @@ program
   .action(() =>
     runCommand(
       async (ctx) => {
-        const r = await migrate(ctx.pool, ctx.config.pgSchema);
+        const r = await migrateWarehouse(ctx.pool, ctx.config);
         process.stdout.write(
           `Schema "${ctx.config.pgSchema}": applied ${r.applied.length} migration(s)${r.applied.length ? ` (${r.applied.join(', ')})` : ''}; ${r.alreadyApplied} already applied.\n`,
         );

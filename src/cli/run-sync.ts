@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectIntercom, type AppContext } from '../context.js';
-import { migrate } from '../db/migrate.js';
+import { migrateWarehouse } from '../sinks/bi-views.js';
 import { queueEntitySyncs } from '../jobs/sync-entity.js';
 import { reconcileWindows } from '../jobs/reconcile-windows.js';
 import { startWorkers } from '../jobs/workers.js';
@@ -56,7 +56,7 @@ export async function runSync(
   /** Where the progress line goes (redrawn on a terminal, every 10 s otherwise); default: `say`, a line per change. */
   progressStream?: NodeJS.WritableStream & { isTTY?: boolean },
 ): Promise<SyncSummary> {
-  await migrate(ctx.pool, ctx.config.pgSchema);
+  await migrateWarehouse(ctx.pool, ctx.config);
   const { workspace: me } = await connectIntercom(ctx);
   say(`Workspace ${me.workspaceId} (${me.workspaceName}, region ${me.region}); schema "${ctx.config.pgSchema}".`);
   const jobs = await queueEntitySyncs(ctx, request.entities, request.allowMassDelete ? { allowMassDelete: true } : {});

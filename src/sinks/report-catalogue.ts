@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { withTransaction, quoteIdent } from '../db/pool.js';
 import type { Dataset } from '../intercom/types.js';
+import { withDependentViewsDetached } from './view-keeper.js';
 import { guessColumnType, METADATA_COLUMNS, reportTableName, uniqueName, type ColumnType } from './column-naming.js';
 
 /** One attribute column of a report table. */
@@ -128,8 +129,8 @@ async function makeTimestamp(client: pg.PoolClient, datasetId: string, tableName
   await client.query('SAVEPOINT make_timestamp');
   try {
     await client.query(`SET LOCAL TimeZone = 'UTC'`);
-    await client.query(
-      `ALTER TABLE ${quoteIdent(tableName)} ALTER COLUMN ${col} TYPE timestamptz USING NULLIF(${col}::text, '')::timestamptz`,
+    await withDependentViewsDetached(client, tableName, () =>
+      client.query(`ALTER TABLE ${quoteIdent(tableName)} ALTER COLUMN ${col} TYPE timestamptz USING NULLIF(${col}::text, '')::timestamptz`),
     );
     await client.query(`UPDATE etl_attributes SET column_type = 'timestamptz' WHERE dataset_id = $1 AND column_name = $2`, [
       datasetId,

@@ -10,6 +10,7 @@ import { peekCsvHeader } from './csv-header.js';
 import { columnsInHeaderOrder } from './header-order.js';
 import { reportTableLockKey, type ReportColumn, type ReportDataset } from './report-catalogue.js';
 import { timeColumn } from './timestamp-zone.js';
+import { withDependentViewsDetached } from './view-keeper.js';
 
 export interface LoadWindowRequest {
   dataset: ReportDataset;
@@ -190,8 +191,11 @@ async function widenColumn(pool: pg.Pool, schema: string, dataset: ReportDataset
     try {
       await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [reportTableLockKey(schema, dataset.tableName)]);
       await client.query(`SET LOCAL TimeZone = 'UTC'`);
-      await client.query(
-        `ALTER TABLE ${quoteIdent(dataset.tableName)} ALTER COLUMN ${quoteIdent(column.columnName)} TYPE text USING ${quoteIdent(column.columnName)}::text`,
+      // Views on the table (the BI views, an analyst's) would forbid the type change: detached, put back.
+      await withDependentViewsDetached(client, dataset.tableName, () =>
+        client.query(
+          `ALTER TABLE ${quoteIdent(dataset.tableName)} ALTER COLUMN ${quoteIdent(column.columnName)} TYPE text USING ${quoteIdent(column.columnName)}::text`,
+        ),
       );
       await client.query(`UPDATE etl_attributes SET column_type = 'text', widened_at = now() WHERE dataset_id = $1 AND column_name = $2`, [
         dataset.datasetId,
