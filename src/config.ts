@@ -195,10 +195,15 @@ export function loadConfig(env: Env = process.env, overrides: Env = {}): Config 
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(pgSchema)) {
     problems.push(`PG_SCHEMA=${JSON.stringify(pgSchema)} must be a lower-case SQL identifier ([a-z_][a-z0-9_]*).`);
   }
-  const biRaw = str('ETL_BI_SCHEMA', `${pgSchema}_bi`);
+  const biDefault = `${pgSchema}_bi`;
+  const biRaw = str('ETL_BI_SCHEMA', biDefault);
   const biSchema = biRaw === 'none' ? null : biRaw;
+  const pgSchemaOk = /^[a-z_][a-z0-9_]{0,62}$/.test(pgSchema);
   if (biSchema !== null && !/^[a-z_][a-z0-9_]{0,62}$/.test(biSchema)) {
-    problems.push(`ETL_BI_SCHEMA=${JSON.stringify(biSchema)} must be a lower-case SQL identifier ([a-z_][a-z0-9_]*), or none.`);
+    // A bad PG_SCHEMA is reported once, not again through the default derived from it.
+    if (biRaw !== biDefault || pgSchemaOk) {
+      problems.push(`ETL_BI_SCHEMA=${JSON.stringify(biSchema)} must be a lower-case SQL identifier of at most 63 characters, or none.`);
+    }
   } else if (biSchema === pgSchema) {
     problems.push(`ETL_BI_SCHEMA must differ from PG_SCHEMA (${JSON.stringify(pgSchema)}): the views are rebuilt, the tables are not.`);
   }
