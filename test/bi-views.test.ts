@@ -172,6 +172,8 @@ describe('BI views on the demo data', () => {
   it(
     'keeps the views when a report column is widened to text, and shows a new attribute after the next catalogue refresh',
     track(async () => {
+      // Grants on the views survive every rebuild (PUBLIC stands in for a BI role).
+      await q(`GRANT SELECT ON conversations, ticket_reports TO PUBLIC`);
       env.fake.addAttribute('conversation', { id: 'Escalation Reason', name: 'Escalation Reason' });
       // A count that is not a number: the loader widens the column to text and loads the window again.
       const start = TODAY - DAY;
@@ -195,6 +197,11 @@ describe('BI views on the demo data', () => {
       expect(types.map((t) => t.data_type)).toEqual(['text']);
       expect(await columnsOf('conversations')).toContain('escalation_reason');
       expect(await q(`SELECT 1 FROM conversations WHERE teammate_replies_count = 'many'`)).toHaveLength(1);
+      const granted = await q<{ table_name: string }>(
+        `SELECT DISTINCT table_name FROM information_schema.role_table_grants WHERE table_schema = $1 AND grantee = 'PUBLIC' ORDER BY 1`,
+        [bi],
+      );
+      expect(granted.map((g) => g.table_name)).toEqual(['conversations', 'ticket_reports']);
       env.fake.clearRows();
     }),
   );

@@ -4,6 +4,7 @@ import { migrate, migrationLockKey, MIGRATIONS_DIR, type MigrationResult } from 
 import { quoteIdent as q, withClient } from '../db/pool.js';
 import { FatalError } from '../errors.js';
 import type { SourceColumn } from './bi-naming.js';
+import { grantsOf } from './view-keeper.js';
 import { buildViewDefs, commentStatements, type BiSource, type ReportTable, type ViewDef } from './bi-view-sql.js';
 
 /**
@@ -108,7 +109,7 @@ async function refreshIn(client: pg.PoolClient, rawSchema: string, biSchema: str
 /**
  * CREATE OR REPLACE keeps grants and dependent objects but only works when the new column list
  * extends the old one with the same names and types; otherwise the view is dropped and created
- * again (in the same transaction).
+ * again (in the same transaction), and its grants given again.
  */
 async function replaceView(client: pg.PoolClient, biSchema: string, view: ViewDef): Promise<void> {
   const name = `${q(biSchema)}.${q(view.name)}`;
@@ -118,8 +119,10 @@ async function replaceView(client: pg.PoolClient, biSchema: string, view: ViewDe
     await client.query('RELEASE SAVEPOINT bi_view');
   } catch {
     await client.query('ROLLBACK TO SAVEPOINT bi_view');
+    const grants = await grantsOf(client, name);
     await dropView(client, biSchema, view.name);
     await client.query(`CREATE VIEW ${name} AS\n${view.sql}`);
+    for (const grant of grants) await client.query(grant);
   }
   for (const sql of commentStatements(biSchema, view)) await client.query(sql);
 }
