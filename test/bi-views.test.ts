@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSync } from '../src/cli/run-sync.js';
 import { loadConfig } from '../src/config.js';
 import { migrate } from '../src/db/migrate.js';
+import { friendlyColumnNames } from '../src/sinks/bi-naming.js';
 import { migrateWarehouse, refreshBiSchema } from '../src/sinks/bi-views.js';
 import { createTestEnv, TEST_DATABASE_URL, type TestEnv } from './helpers/test-env.js';
 
@@ -247,5 +248,43 @@ describe('BI views before any data', () => {
     } finally {
       await fresh.cleanup(!ok);
     }
+  });
+});
+
+describe('BI view column names', () => {
+  const col = (columnName: string, dataType = 'text', attributeId: string | null = columnName) => ({ columnName, attributeId, dataType });
+  it('names ids, display names and seconds by the documented rules, never colliding', () => {
+    const names = friendlyColumnNames([
+      col('conversation_id'),
+      col('currently_assigned_team_id'),
+      col('currently_assigned_team_raw_id'),
+      col('teammate_status_id'), // a row id, not a teammate: kept
+      col('teammate_id'),
+      col('reply_participant_teammate_ids'),
+      col('action_team_assignee_id'),
+      col('conversation_first_response_time', 'numeric'),
+      col('teammate_assignee_at_action_time'), // text: not seconds
+      col('action_time', 'timestamp with time zone'),
+      col('brand_2'),
+      col('_window_start', 'timestamp with time zone', null),
+      col('_loaded_at', 'timestamp with time zone', null),
+    ]);
+    expect(names).toEqual([
+      'conversation_id',
+      'currently_assigned_team_name',
+      'currently_assigned_team_id',
+      'teammate_status_id',
+      'teammate_name',
+      'reply_participant_teammate_names',
+      'action_team_assignee_name',
+      'conversation_first_response_time_seconds',
+      'teammate_assignee_at_action_time',
+      'action_time',
+      'brand_2',
+      null,
+      'loaded_at',
+    ]);
+    // A friendly name already taken keeps the raw name.
+    expect(friendlyColumnNames([col('team_name'), col('team_id')])).toEqual(['team_name', 'team_id']);
   });
 });

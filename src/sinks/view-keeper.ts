@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { migrationLockKey } from '../db/migrate.js';
 import { quoteIdent as q } from '../db/pool.js';
 
 /**
@@ -46,12 +47,16 @@ const SAVED_VIEWS_SQL = `
 
 /** Runs `alter` (a type change of `table`'s columns) with the views that depend on `table` detached. */
 export async function withDependentViewsDetached<T>(client: pg.PoolClient, table: string, alter: () => Promise<T>): Promise<T> {
-  const { rows } = await client.query<{ oid: number | null; p: string }>(
-    `SELECT to_regclass($1)::oid AS oid, current_setting('search_path') AS p`,
+  const { rows } = await client.query<{ oid: number | null; p: string; schema: string | null }>(
+    `SELECT c.oid, current_setting('search_path') AS p, n.nspname AS schema
+       FROM (SELECT to_regclass($1) AS r) x LEFT JOIN pg_class c ON c.oid = x.r LEFT JOIN pg_namespace n ON n.oid = c.relnamespace`,
     [q(table)],
   );
-  const { oid, p: path } = rows[0]!;
-  if (oid === null) return alter();
+  const { oid, p: path, schema } = rows[0]!;
+  if (oid === null || schema === null) return alter();
+  // The BI refresh (bi-views.ts) changes these views under the migration lock: taking it too, before
+  // any view lock, means the two never wait for each other in a cycle.
+  await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [migrationLockKey(schema)]);
   // With an empty search_path, pg_get_viewdef qualifies every name: the definitions replay anywhere.
   await client.query(`SELECT set_config('search_path', '', true)`);
   let saved: SavedView[];
