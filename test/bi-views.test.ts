@@ -138,6 +138,14 @@ describe('BI views on the demo data', () => {
           WHERE r.ticket_type_id IS DISTINCT FROM t.ticket_type_name OR r.current_ticket_custom_state_id IS DISTINCT FROM t.ticket_state_name`,
       );
       expect(disagree).toEqual([]);
+      // A ticket's assignee ids are the teams' and teammates' raw ids of the reports.
+      const [a] = await q<{ team: number; admin: number }>(
+        `SELECT count(*) FILTER (WHERE team_assignee_id IN (SELECT currently_assigned_team_id FROM conversations))::int AS team,
+                count(*) FILTER (WHERE admin_assignee_id IN (SELECT currently_assigned_teammate_id FROM conversations))::int AS admin
+           FROM tickets`,
+      );
+      expect(a!.team).toBeGreaterThan(0);
+      expect(a!.admin).toBeGreaterThan(0);
       const unresolved = await q(`SELECT 1 FROM tickets WHERE ticket_state_name IS NULL OR ticket_type_name IS NULL`);
       expect(unresolved).toEqual([]);
     }),
