@@ -171,10 +171,10 @@ describe('BI views on the demo data', () => {
     'refreshing again changes nothing; ETL_BI_SCHEMA=none builds nothing',
     track(async () => {
       const again = await refreshBiSchema(env.ctx.pool, env.config);
-      expect(again).toEqual({ rebuilt: [], dropped: [], unchanged: 11 });
+      expect(again).toEqual({ rebuilt: [], dropped: [], unchanged: 11, blocked: [] });
       const off = loadConfig({}, { PG_SCHEMA: env.schema, ETL_BI_SCHEMA: 'none' });
       expect(off.biSchema).toBeNull();
-      expect(await refreshBiSchema(env.ctx.pool, off)).toEqual({ rebuilt: [], dropped: [], unchanged: 0 });
+      expect(await refreshBiSchema(env.ctx.pool, off)).toEqual({ rebuilt: [], dropped: [], unchanged: 0, blocked: [] });
     }),
   );
 
@@ -212,6 +212,26 @@ describe('BI views on the demo data', () => {
       );
       expect(granted.map((g) => g.table_name)).toEqual(['conversations', 'ticket_reports']);
       env.fake.clearRows();
+    }),
+  );
+
+  it(
+    'keeps a view that an analyst built on, instead of failing migrate, and rebuilds it once that is gone',
+    track(async () => {
+      await env.query(`CREATE VIEW my_conversations AS SELECT conversation_id FROM "${bi}".conversations`);
+      env.fake.addAttribute('conversation', { id: 'Escalation Team', name: 'Escalation Team' });
+      await runSync(
+        env.ctx,
+        { reports: { mode: 'backfill', range: { start: TODAY - DAY, end: TODAY }, datasetIds: ['conversation'] }, entities: [] },
+        () => {},
+      );
+      const kept = await migrateWarehouse(env.ctx.pool, env.config); // the refresh is still blocked: says so
+      expect(kept.bi.blocked).toEqual([expect.stringContaining(`View ${bi}.conversations was kept as it is`)]);
+      expect(await columnsOf('conversations')).not.toContain('escalation_team');
+      await env.query(`DROP VIEW my_conversations`);
+      const rebuilt = await refreshBiSchema(env.ctx.pool, env.config);
+      expect(rebuilt).toMatchObject({ rebuilt: ['conversations'], blocked: [] });
+      expect(await columnsOf('conversations')).toContain('escalation_team');
     }),
   );
 

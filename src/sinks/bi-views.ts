@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { migrate, migrationLockKey, MIGRATIONS_DIR, type MigrationResult } from '../db/migrate.js';
 import { quoteIdent as q, withClient } from '../db/pool.js';
-import { FatalError } from '../errors.js';
 import type { SourceColumn } from './bi-naming.js';
 import { grantsOf } from './view-keeper.js';
 import { buildViewDefs, commentStatements, type BiSource, type ReportTable, type ViewDef } from './bi-view-sql.js';
@@ -28,14 +27,27 @@ export interface BiRefreshResult {
   /** Views dropped because their dataset is gone. */
   dropped: string[];
   unchanged: number;
+  /**
+   * Views that should have been rebuilt or dropped but were kept as they are, because objects of
+   * someone else depend on them; tried again on every refresh. One sentence each.
+   */
+  blocked: string[];
 }
 
 const ENTITY_TABLES = ['companies', 'tickets', 'ticket_states', 'ticket_types'];
 
 /** `migrate`, then the BI views on the same locked client: what every command that migrates runs. */
-export async function migrateWarehouse(pool: pg.Pool, config: BiSchemaConfig): Promise<MigrationResult> {
-  return migrate(pool, config.pgSchema, MIGRATIONS_DIR, [(client) => refreshBiSchema(client, config).then(() => undefined)]);
+export async function migrateWarehouse(pool: pg.Pool, config: BiSchemaConfig): Promise<MigrationResult & { bi: BiRefreshResult }> {
+  let bi: BiRefreshResult = NOTHING();
+  const result = await migrate(pool, config.pgSchema, MIGRATIONS_DIR, [
+    async (client) => {
+      bi = await refreshBiSchema(client, config);
+    },
+  ]);
+  return { ...result, bi };
 }
+
+const NOTHING = (): BiRefreshResult => ({ rebuilt: [], dropped: [], unchanged: 0, blocked: [] });
 
 /**
  * Brings the BI views up to date. Given a pool it takes a client of its own; given a client (the
@@ -44,7 +56,7 @@ export async function migrateWarehouse(pool: pg.Pool, config: BiSchemaConfig): P
  */
 export async function refreshBiSchema(db: pg.Pool | pg.PoolClient, config: BiSchemaConfig): Promise<BiRefreshResult> {
   const biSchema = config.biSchema;
-  if (biSchema === null) return { rebuilt: [], dropped: [], unchanged: 0 };
+  if (biSchema === null) return NOTHING();
   const run = async (client: pg.PoolClient): Promise<BiRefreshResult> => {
     await client.query('BEGIN');
     try {
@@ -62,7 +74,7 @@ export async function refreshBiSchema(db: pg.Pool | pg.PoolClient, config: BiSch
 
 async function refreshIn(client: pg.PoolClient, rawSchema: string, biSchema: string): Promise<BiRefreshResult> {
   const ledger = await client.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [`${q(rawSchema)}.etl_bi_views`]);
-  if (ledger.rows[0]?.t == null) return { rebuilt: [], dropped: [], unchanged: 0 }; // migrations not applied yet
+  if (ledger.rows[0]?.t == null) return NOTHING(); // migrations not applied yet
   const defs = buildViewDefs(await readSource(client, rawSchema));
   await client.query(`CREATE SCHEMA IF NOT EXISTS ${q(biSchema)}`);
   const built = new Map(
@@ -81,14 +93,18 @@ async function refreshIn(client: pg.PoolClient, rawSchema: string, biSchema: str
       )
     ).rows.map((r) => r.relname),
   );
-  const result: BiRefreshResult = { rebuilt: [], dropped: [], unchanged: 0 };
+  const result = NOTHING();
   for (const view of defs) {
     const fingerprint = createHash('sha256').update(JSON.stringify(view)).digest('hex');
     if (present.has(view.name) && built.get(view.name) === fingerprint) {
       result.unchanged++;
       continue;
     }
-    await replaceView(client, biSchema, view);
+    const blocked = await replaceView(client, biSchema, view);
+    if (blocked !== null) {
+      result.blocked.push(blocked);
+      continue;
+    }
     await client.query(
       `INSERT INTO ${q(rawSchema)}.etl_bi_views (bi_schema, view_name, fingerprint) VALUES ($1, $2, $3)
        ON CONFLICT (bi_schema, view_name) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, built_at = now()`,
@@ -99,7 +115,11 @@ async function refreshIn(client: pg.PoolClient, rawSchema: string, biSchema: str
   const wanted = new Set(defs.map((d) => d.name));
   for (const name of built.keys()) {
     if (wanted.has(name)) continue;
-    await dropView(client, biSchema, name);
+    const blocked = await dropView(client, biSchema, name);
+    if (blocked !== null) {
+      result.blocked.push(blocked);
+      continue;
+    }
     await client.query(`DELETE FROM ${q(rawSchema)}.etl_bi_views WHERE bi_schema = $1 AND view_name = $2`, [biSchema, name]);
     result.dropped.push(name);
   }
@@ -109,9 +129,9 @@ async function refreshIn(client: pg.PoolClient, rawSchema: string, biSchema: str
 /**
  * CREATE OR REPLACE keeps grants and dependent objects but only works when the new column list
  * extends the old one with the same names and types; otherwise the view is dropped and created
- * again (in the same transaction), and its grants given again.
+ * again (in the same transaction), and its grants given again. Null when done; else why not.
  */
-async function replaceView(client: pg.PoolClient, biSchema: string, view: ViewDef): Promise<void> {
+async function replaceView(client: pg.PoolClient, biSchema: string, view: ViewDef): Promise<string | null> {
   const name = `${q(biSchema)}.${q(view.name)}`;
   await client.query('SAVEPOINT bi_view');
   try {
@@ -120,21 +140,30 @@ async function replaceView(client: pg.PoolClient, biSchema: string, view: ViewDe
   } catch {
     await client.query('ROLLBACK TO SAVEPOINT bi_view');
     const grants = await grantsOf(client, name);
-    await dropView(client, biSchema, view.name);
+    const blocked = await dropView(client, biSchema, view.name);
+    if (blocked !== null) return blocked;
     await client.query(`CREATE VIEW ${name} AS\n${view.sql}`);
     for (const grant of grants) await client.query(grant);
   }
   for (const sql of commentStatements(biSchema, view)) await client.query(sql);
+  return null;
 }
 
-async function dropView(client: pg.PoolClient, biSchema: string, viewName: string): Promise<void> {
+/**
+ * Drops a view of ours; when objects of someone else depend on it, keeps it (an analyst's view must
+ * not stop `migrate`, and so every worker, from starting) and says why.
+ */
+async function dropView(client: pg.PoolClient, biSchema: string, viewName: string): Promise<string | null> {
+  await client.query('SAVEPOINT bi_drop');
   try {
     await client.query(`DROP VIEW IF EXISTS ${q(biSchema)}.${q(viewName)}`);
+    await client.query('RELEASE SAVEPOINT bi_drop');
+    return null;
   } catch (err) {
-    throw new FatalError(
-      `View ${biSchema}.${viewName} (ETL_BI_SCHEMA) must be rebuilt, but other objects depend on it: ${(err as Error).message}. ` +
-        'Drop your objects that use it (keep your own views in another schema), then run `intercom-etl migrate` again.',
-      { cause: err },
+    await client.query('ROLLBACK TO SAVEPOINT bi_drop');
+    return (
+      `View ${biSchema}.${viewName} was kept as it is instead of rebuilt: ${(err as Error).message} ` +
+      '(keep your own views in another schema, or drop them, and it is rebuilt on the next refresh).'
     );
   }
 }
