@@ -27,10 +27,10 @@ export interface Config {
   redisConnectTimeoutMs: number;
   /** Schema holding every table of the product. Default `intercom`. */
   pgSchema: string;
-  /** Schema of the analysts' views (ETL_BI_SCHEMA); null: no views. */
-  biSchema: string | null;
   /** Prefix of every BullMQ key in Redis. Default `intercom-etl`. */
   queuePrefix: string;
+  /** Schema of the BI objects (the analysts' views). Default `<pgSchema>_bi`. */
+  biSchema: string;
   reports: {
     /**
      * Window length of backfills, ms, or `auto` (default): sized per dataset from its observed rows
@@ -195,17 +195,15 @@ export function loadConfig(env: Env = process.env, overrides: Env = {}): Config 
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(pgSchema)) {
     problems.push(`PG_SCHEMA=${JSON.stringify(pgSchema)} must be a lower-case SQL identifier ([a-z_][a-z0-9_]*).`);
   }
-  const biDefault = `${pgSchema}_bi`;
-  const biRaw = str('ETL_BI_SCHEMA', biDefault);
-  const biSchema = biRaw === 'none' ? null : biRaw;
-  const pgSchemaOk = /^[a-z_][a-z0-9_]{0,62}$/.test(pgSchema);
-  if (biSchema !== null && !/^[a-z_][a-z0-9_]{0,62}$/.test(biSchema)) {
-    // A bad PG_SCHEMA is reported once, not again through the default derived from it.
-    if (biRaw !== biDefault || pgSchemaOk) {
-      problems.push(`ETL_BI_SCHEMA=${JSON.stringify(biSchema)} must be a lower-case SQL identifier of at most 63 characters, or none.`);
-    }
+  const biSchema = str('ETL_BI_SCHEMA', `${pgSchema}_bi`);
+  // A bad PG_SCHEMA is reported once, not again through the BI schema's default derived from it.
+  const biSchemaSet = Boolean(e.ETL_BI_SCHEMA?.trim());
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(biSchema) && (biSchemaSet || /^[a-z_][a-z0-9_]{0,62}$/.test(pgSchema))) {
+    problems.push(
+      `ETL_BI_SCHEMA=${JSON.stringify(biSchema)} must be a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 63 characters).`,
+    );
   } else if (biSchema === pgSchema) {
-    problems.push(`ETL_BI_SCHEMA must differ from PG_SCHEMA (${JSON.stringify(pgSchema)}): the views are rebuilt, the tables are not.`);
+    problems.push(`ETL_BI_SCHEMA must differ from PG_SCHEMA (${pgSchema}): the BI schema holds only what BI tools read.`);
   }
   const queuePrefix = str('ETL_QUEUE_PREFIX', 'intercom-etl');
   if (/[:\s]/.test(queuePrefix)) problems.push('ETL_QUEUE_PREFIX must not contain ":" or spaces.');
@@ -293,8 +291,8 @@ export function loadConfig(env: Env = process.env, overrides: Env = {}): Config 
     redisUrl,
     redisConnectTimeoutMs: int('REDIS_CONNECT_TIMEOUT_MS', 10_000, 100),
     pgSchema,
-    biSchema,
     queuePrefix,
+    biSchema,
     reports: {
       windowMs,
       targetRowsPerExport: int('ETL_TARGET_ROWS_PER_EXPORT', 200_000, 1000, 10_000_000),

@@ -168,13 +168,22 @@ describe('BI views on the demo data', () => {
   );
 
   it(
-    'refreshing again changes nothing; ETL_BI_SCHEMA=none builds nothing',
+    'refreshing again changes nothing; ETL_BI_SCHEMA is checked',
     track(async () => {
       const again = await refreshBiSchema(env.ctx.pool, env.config);
       expect(again).toEqual({ rebuilt: [], dropped: [], unchanged: 11, blocked: [] });
-      const off = loadConfig({}, { PG_SCHEMA: env.schema, ETL_BI_SCHEMA: 'none' });
-      expect(off.biSchema).toBeNull();
-      expect(await refreshBiSchema(env.ctx.pool, off)).toEqual({ rebuilt: [], dropped: [], unchanged: 0, blocked: [] });
+      const other = loadConfig({}, { PG_SCHEMA: env.schema, ETL_BI_SCHEMA: 'x' });
+      expect(other.biSchema).toBe('x');
+      expect(() => loadConfig({}, { PG_SCHEMA: env.schema, ETL_BI_SCHEMA: env.schema })).toThrow(
+        /ETL_BI_SCHEMA must differ from PG_SCHEMA/,
+      );
+      // Without a BI schema (programmatic use) nothing is built.
+      expect(await refreshBiSchema(env.ctx.pool, { pgSchema: env.schema, biSchema: null })).toEqual({
+        rebuilt: [],
+        dropped: [],
+        unchanged: 0,
+        blocked: [],
+      });
     }),
   );
 

@@ -70,11 +70,9 @@ program
         process.stdout.write(
           `Schema "${ctx.config.pgSchema}": applied ${r.applied.length} migration(s)${r.applied.length ? ` (${r.applied.join(', ')})` : ''}; ${r.alreadyApplied} already applied.\n`,
         );
-        if (ctx.config.biSchema !== null) {
-          process.stdout.write(
-            `Views in "${ctx.config.biSchema}": ${r.bi.rebuilt.length} built, ${r.bi.unchanged} unchanged, ${r.bi.dropped.length} dropped.\n`,
-          );
-        }
+        process.stdout.write(
+          `Views in "${ctx.config.biSchema}": ${r.bi.rebuilt.length} built, ${r.bi.unchanged} unchanged, ${r.bi.dropped.length} dropped.\n`,
+        );
         for (const line of r.bi.blocked) process.stdout.write(`warning: ${line}\n`);
         return EXIT_OK;
       },

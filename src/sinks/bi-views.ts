@@ -17,7 +17,7 @@ import { buildViewDefs, commentStatements, type BiSource, type ReportTable, type
 
 export interface BiSchemaConfig {
   pgSchema: string;
-  /** null: no views (ETL_BI_SCHEMA=none). */
+  /** null: no views (programmatic use; the configuration always names a schema). */
   biSchema: string | null;
 }
 

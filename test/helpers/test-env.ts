@@ -98,7 +98,7 @@ export async function createTestEnv(
       await fake.close();
       if (!keep) {
         await adminPool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-        await adminPool.query(`DROP SCHEMA IF EXISTS "${schema}_bi" CASCADE`); // the BI views (ETL_BI_SCHEMA's default)
+        await adminPool.query(`DROP SCHEMA IF EXISTS "${config.biSchema}" CASCADE`); // the daily rollups
         const redis = new Redis(TEST_REDIS_URL);
         for (const pattern of [`${queuePrefix}:*`, `${exportSlotsKey(fake.workspaceId)}*`]) {
           let cursor = '0';
