@@ -29,7 +29,7 @@ export interface Config {
   pgSchema: string;
   /** Prefix of every BullMQ key in Redis. Default `intercom-etl`. */
   queuePrefix: string;
-  /** Schema of the BI objects (the daily rollups). Default `<pgSchema>_bi`. */
+  /** Schema of the BI objects (the analysts' views and the daily rollups). Default `<pgSchema>_bi`. */
   biSchema: string;
   rollups: {
     /**

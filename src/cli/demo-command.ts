@@ -46,6 +46,9 @@ export async function demoCommand(opts: { days: number; schema: string }): Promi
           const n = await ctx.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${quoteIdent(table)}`);
           process.stdout.write(`  ${ctx.config.pgSchema}.${table}: ${n.rows[0]?.n} rows\n`);
         }
+        process.stdout.write(
+          `\nViews for BI in schema "${ctx.config.biSchema}" (see docs/analytics.md), e.g. SELECT * FROM ${ctx.config.biSchema}.conversations LIMIT 5\n`,
+        );
         return { code: syncFailed(result) ? EXIT_FAILED : EXIT_OK, summary: runSummaryFields(result) };
       } finally {
         await fake.close();

@@ -1,5 +1,5 @@
 import type { AppContext } from '../context.js';
-import { migrate } from '../db/migrate.js';
+import { migrateWarehouse } from '../sinks/bi-views.js';
 import type { PlanRequest } from '../pipeline/plan-exports.js';
 import { previewReportExports } from '../pipeline/plan-preview.js';
 import { isoDay } from '../pipeline/time-windows.js';
@@ -11,7 +11,7 @@ import { formatDuration, pad } from './format.js';
  * schema if it is missing, so that the ledger can be read; no row, catalogue entry or job).
  */
 export async function dryRunCommand(ctx: AppContext, request: PlanRequest): Promise<number> {
-  await migrate(ctx.pool, ctx.config.pgSchema);
+  await migrateWarehouse(ctx.pool, ctx.config);
   const preview = await previewReportExports(ctx, request);
   const out: string[] = ['Plan (dry run: nothing is queued or changed).'];
   if (request.range) {

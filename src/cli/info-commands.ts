@@ -1,12 +1,12 @@
 import { connectIntercom, type AppContext } from '../context.js';
-import { migrate } from '../db/migrate.js';
+import { migrateWarehouse } from '../sinks/bi-views.js';
 import { refreshCatalogue } from '../pipeline/plan-exports.js';
 import { EXIT_OK } from './command-runner.js';
 import { pad } from './format.js';
 
 /** `datasets`: refresh the catalogue from get_datasets and list datasets, attributes and columns. */
 export async function datasetsCommand(ctx: AppContext, opts: { json?: boolean }): Promise<number> {
-  await migrate(ctx.pool, ctx.config.pgSchema);
+  await migrateWarehouse(ctx.pool, ctx.config);
   await connectIntercom(ctx);
   const datasets = await refreshCatalogue(ctx);
   if (opts.json) {

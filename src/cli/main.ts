@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { migrate } from '../db/migrate.js';
+import { migrateWarehouse } from '../sinks/bi-views.js';
 import { describeError } from '../errors.js';
 import { DAY_MS, isoDay, parseDay, parseDuration, parseWindowLength } from '../pipeline/time-windows.js';
 import { checkCommand } from './check-command.js';
@@ -70,10 +70,14 @@ program
   .action(() =>
     runCommand(
       async (ctx) => {
-        const r = await migrate(ctx.pool, ctx.config.pgSchema);
+        const r = await migrateWarehouse(ctx.pool, ctx.config);
         process.stdout.write(
           `Schema "${ctx.config.pgSchema}": applied ${r.applied.length} migration(s)${r.applied.length ? ` (${r.applied.join(', ')})` : ''}; ${r.alreadyApplied} already applied.\n`,
         );
+        process.stdout.write(
+          `Views in "${ctx.config.biSchema}": ${r.bi.rebuilt.length} built, ${r.bi.unchanged} unchanged, ${r.bi.dropped.length} dropped.\n`,
+        );
+        for (const line of r.bi.blocked) process.stdout.write(`warning: ${line}\n`);
         // After the migrations, from the catalogue: the daily rollups (made, remade or dropped to match it).
         const rollups = await ensureRollups(ctx);
         process.stdout.write(
@@ -94,7 +98,7 @@ program
   .action((opts: { dataset: string[]; all?: boolean }) =>
     runCommand(
       async (ctx) => {
-        await migrate(ctx.pool, ctx.config.pgSchema);
+        await migrateWarehouse(ctx.pool, ctx.config);
         const known = await ctx.pool.query<{ dataset_id: string }>('SELECT dataset_id FROM etl_datasets');
         const unknown = opts.dataset.filter((d) => !known.rows.some((r) => r.dataset_id === d));
         if (unknown.length > 0) {

@@ -1,6 +1,6 @@
 import { requireHttpAuth } from '../config.js';
 import { connectIntercom, type AppContext } from '../context.js';
-import { migrate } from '../db/migrate.js';
+import { migrateWarehouse } from '../sinks/bi-views.js';
 import { startWorkers } from '../jobs/workers.js';
 import { jobsFinished } from '../metrics.js';
 import { syncSchedules } from '../schedules/index.js';
@@ -16,7 +16,7 @@ export async function workerCommand(ctx: AppContext): Promise<number> {
   // Refuse an unprotected non-loopback HTTP surface before touching anything.
   if (ctx.config.http.port !== 0) requireHttpAuth(ctx.config);
   const { stopped } = onShutdownSignal();
-  await migrate(ctx.pool, ctx.config.pgSchema);
+  await migrateWarehouse(ctx.pool, ctx.config);
   const { workspace: me } = await connectIntercom(ctx);
   const schedules = await syncSchedules(ctx);
   const workers = startWorkers(ctx);

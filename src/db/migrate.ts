@@ -8,6 +8,17 @@ import { listenForConnectionLoss, quoteIdent } from './pool.js';
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
+/**
+ * Runs after the migrations, on the client that holds the migration lock (search_path = PG_SCHEMA),
+ * outside any transaction: schema objects derived from the tables (the BI views) are kept current here.
+ */
+export type AfterMigrationsHook = (client: pg.PoolClient) => Promise<void>;
+
+/** The advisory lock under which the schema changes shape (migrations, derived views). */
+export function migrationLockKey(schema: string): string {
+  return `intercom-etl:migrate:${schema}`;
+}
+
 export interface MigrationResult {
   applied: string[];
   alreadyApplied: number;
@@ -35,11 +46,16 @@ async function readMigrations(dir: string): Promise<MigrationFile[]> {
  * under a *waiting* advisory lock: several workers starting together apply them once, in order.
  * A file changed after it was applied is an error (migrations are forward-only).
  */
-export async function migrate(pool: pg.Pool, schema: string, dir = MIGRATIONS_DIR): Promise<MigrationResult> {
+export async function migrate(
+  pool: pg.Pool,
+  schema: string,
+  dir = MIGRATIONS_DIR,
+  afterMigrations: readonly AfterMigrationsHook[] = [],
+): Promise<MigrationResult> {
   const migrations = await readMigrations(dir);
   const client = await pool.connect();
   const broken = listenForConnectionLoss(client);
-  const lockKey = `intercom-etl:migrate:${schema}`;
+  const lockKey = migrationLockKey(schema);
   try {
     await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lockKey]);
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
@@ -78,6 +94,7 @@ export async function migrate(pool: pg.Pool, schema: string, dir = MIGRATIONS_DI
         throw new FatalError(`Migration ${m.name} failed on schema "${schema}": ${(err as Error).message}`, { cause: err });
       }
     }
+    for (const hook of afterMigrations) await hook(client);
     return { applied, alreadyApplied: migrations.length - applied.length };
   } finally {
     await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lockKey]).catch(() => {});

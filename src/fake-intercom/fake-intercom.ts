@@ -7,6 +7,7 @@ import { resolveOptions, resolveTimestampZone, type DownloadEncoding, type FakeI
 import type { DownloadOverride } from './reporting/download-body.js';
 import type { ExpectedRowsOptions, NewAttribute } from './reporting/reporting-export.js';
 import { ReportingExport } from './reporting/reporting-export.js';
+import { entityRefs } from './reporting/entity-refs.js';
 import { FakeClock } from './server/clock.js';
 import { FailureInjector, type FailureRule } from './server/failure-injector.js';
 import { RateLimiter } from './server/rate-limiter.js';
@@ -49,6 +50,9 @@ export class FakeIntercom {
     this.workspaceId = options.workspace.idCode;
     this.clock = new FakeClock(options.now);
     const now = this.clock.now;
+    const family = { seed: options.seed, workspaceId: options.workspace.idCode, now };
+    this.companyApi = new Companies({ ...family, settings: options.companies });
+    this.ticketApi = new Tickets({ ...family, settings: options.tickets });
     this.reporting = new ReportingExport({
       seed: options.seed,
       workspaceId: options.workspace.idCode,
@@ -57,10 +61,9 @@ export class FakeIntercom {
       now,
       baseUrl: () => options.publicUrl ?? this.baseUrl,
       logger: options.logger,
+      // Report rows refer to the companies and tickets the fake starts with (issue 9 §2).
+      entities: entityRefs(this.companyApi.peek(), this.ticketApi.peek(), now()),
     });
-    const family = { seed: options.seed, workspaceId: options.workspace.idCode, now };
-    this.companyApi = new Companies({ ...family, settings: options.companies });
-    this.ticketApi = new Tickets({ ...family, settings: options.tickets });
     const router = new Router();
     router.add(
       ...meRoutes(options.workspace, options.seed),

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { AppContext } from '../context.js';
 import { ConfigError } from '../errors.js';
+import { refreshBiSchema } from '../sinks/bi-views.js';
 import { columnsForRequest, requestIdOf, syncCatalogue, type ReportDataset } from '../sinks/report-catalogue.js';
 import { closeMatches } from './close-matches.js';
 import * as ledger from './export-ledger.js';
@@ -45,10 +46,15 @@ export interface Plan {
   datasets: ReportDataset[];
 }
 
-/** Fetches get_datasets and records it in the catalogue (new tables, new columns). */
+/**
+ * Fetches get_datasets and records it in the catalogue (new tables, new columns), then brings the
+ * BI views up to date with them (a no-op when nothing changed).
+ */
 export async function refreshCatalogue(ctx: AppContext): Promise<ReportDataset[]> {
   const datasets = await retryTransient(() => ctx.intercom.getDatasets());
-  return syncCatalogue(ctx.pool, ctx.config.pgSchema, datasets);
+  const catalogue = await syncCatalogue(ctx.pool, ctx.config.pgSchema, datasets);
+  await refreshBiSchema(ctx.pool, ctx.config);
+  return catalogue;
 }
 
 /** How a plan request selects windows. */

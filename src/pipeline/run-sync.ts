@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectIntercom, type AppContext } from '../context.js';
 import { describeError } from '../errors.js';
-import { migrate } from '../db/migrate.js';
 import type { Me } from '../intercom/types.js';
 import { planReportExports, type Plan, type PlanRequest } from './plan-exports.js';
 import type { EntityStream, SyncRunResult } from './sync-runs.js';
+import { migrateWarehouse } from '../sinks/bi-views.js';
 import { updateDailyRollups, type RollupUpdate } from './update-rollups.js';
 import { mergeSummaries, waitForWindows, type RunSummary, type WaitOptions, type WindowProgress } from './wait-for-windows.js';
 
@@ -92,7 +92,7 @@ export async function runSync(
   events: SyncEvents = {},
   signal?: AbortSignal,
 ): Promise<SyncSummary> {
-  await migrate(ctx.pool, ctx.config.pgSchema);
+  await migrateWarehouse(ctx.pool, ctx.config);
   const { workspace } = await connectIntercom(ctx);
   events.connected?.(workspace);
   const entityJobs = await jobs.queueEntitySyncs(request.entities, request.allowMassDelete ? { allowMassDelete: true } : {});

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { withTransaction, quoteIdent } from '../db/pool.js';
 import type { Dataset } from '../intercom/types.js';
 import { dropRollupView } from './daily-rollups.js';
+import { withDependentViewsDetached } from './view-keeper.js';
 import { guessColumnType, listSourceName, METADATA_COLUMNS, reportTableName, uniqueName, type ColumnType } from './column-naming.js';
 import { syncReportComments } from './report-comments.js';
 import { addReportColumns, createReportTable, storedColumns, type StoredColumn } from './report-table.js';
@@ -148,8 +149,8 @@ async function makeTimestamp(client: pg.PoolClient, datasetId: string, tableName
   try {
     await client.query(`SET LOCAL TimeZone = 'UTC'`);
     await dropRollupView(client, datasetId); // it would block the type change; made again by the next ensure
-    await client.query(
-      `ALTER TABLE ${quoteIdent(tableName)} ALTER COLUMN ${col} TYPE timestamptz USING NULLIF(${col}::text, '')::timestamptz`,
+    await withDependentViewsDetached(client, tableName, () =>
+      client.query(`ALTER TABLE ${quoteIdent(tableName)} ALTER COLUMN ${col} TYPE timestamptz USING NULLIF(${col}::text, '')::timestamptz`),
     );
     await client.query(`UPDATE etl_attributes SET column_type = 'timestamptz' WHERE dataset_id = $1 AND column_name = $2`, [
       datasetId,

@@ -14,6 +14,7 @@ import { reportTableLockKey, type ReportColumn, type ReportDataset } from './rep
 import { syncReportComments } from './report-comments.js';
 import { timeColumn } from './timestamp-zone.js';
 import { refreshColumnTypes, typeColumnsFromValues } from './value-typing.js';
+import { withDependentViewsDetached } from './view-keeper.js';
 
 export interface LoadWindowRequest {
   dataset: ReportDataset;
@@ -227,8 +228,11 @@ async function widenColumn(
       if (type !== current) {
         // A view on the column would block the type change; the next ensure makes it again without it.
         await dropRollupView(client, dataset.datasetId);
-        await client.query(
-          `ALTER TABLE ${quoteIdent(dataset.tableName)} ALTER COLUMN ${quoteIdent(column.columnName)} TYPE ${to} USING ${quoteIdent(column.columnName)}::${to}`,
+        // Other views on the table (the BI views, an analyst's) would forbid it too: detached, put back.
+        await withDependentViewsDetached(client, dataset.tableName, () =>
+          client.query(
+            `ALTER TABLE ${quoteIdent(dataset.tableName)} ALTER COLUMN ${quoteIdent(column.columnName)} TYPE ${to} USING ${quoteIdent(column.columnName)}::${to}`,
+          ),
         );
       }
       // Recorded even when the type was already wide enough (a guess from values that was rolled

@@ -4,6 +4,7 @@ import { quoteIdent } from '../db/pool.js';
 import { guessTypeFromValues, type ColumnType } from './column-naming.js';
 import { sampleCsv } from './csv-sample.js';
 import { dropRollupView } from './daily-rollups.js';
+import { withDependentViewsDetached } from './view-keeper.js';
 import type { ReportColumn, ReportDataset } from './report-catalogue.js';
 
 /** How much of the first download is read to guess types from values. */
@@ -60,9 +61,12 @@ export async function typeColumnsFromValues(
     const type = guessTypeFromValues(sample.rows.map((r) => r[index] ?? ''));
     if (!type) continue;
     const col = quoteIdent(c.columnName);
-    // A rollup on the column would block the type change; the next ensure makes it again.
+    // Views on the column would block the type change: the rollup is dropped (the next ensure makes
+    // it again), the others detached and put back.
     await dropRollupView(client, dataset.datasetId);
-    await client.query(`ALTER TABLE ${table} ALTER COLUMN ${col} TYPE ${type} USING ${col}::${type}`);
+    await withDependentViewsDetached(client, dataset.tableName, () =>
+      client.query(`ALTER TABLE ${table} ALTER COLUMN ${col} TYPE ${type} USING ${col}::${type}`),
+    );
     await client.query(`UPDATE etl_attributes SET column_type = $3 WHERE dataset_id = $1 AND column_name = $2`, [
       dataset.datasetId,
       c.columnName,

@@ -37,6 +37,11 @@ export class Companies {
     return structuredClone([...this.store.all()]);
   }
 
+  /** The live objects, read-only (no copy: the fake's report rows read their keys at start-up). */
+  peek(): readonly CompanyJson[] {
+    return this.store.all();
+  }
+
   setCount(count: number): void {
     this.store.setCount(count);
   }

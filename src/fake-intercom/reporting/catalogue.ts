@@ -1,5 +1,7 @@
 import { hashString } from './hashing.js';
-import { bool, duration, label, ROW_ID, ROW_TIME, team, teammate, timeAfter, type ValueSpec } from './value-specs.js';
+import { TICKET_STATES, TICKET_TYPES } from '../tickets/ticket-catalogue.js';
+import { categoryLabel } from './entity-refs.js';
+import { bool, company, duration, label, ROW_ID, ROW_TIME, team, teammate, ticketField, timeAfter, type ValueSpec } from './value-specs.js';
 import { AWAY_REASONS, COUNTRY_CODES, LANGUAGES, REMARKS, TICKET_DESCRIPTIONS, TICKET_TITLES } from './value-pools.js';
 
 /**
@@ -28,6 +30,8 @@ export interface DatasetDef {
   idBase: number;
   /** Only `conversation`: rows without a user reply are hidden before API 2.16. */
   hidesRowsWithoutUserReply: boolean;
+  /** Only `tickets`: its recent rows stand for the fake's tickets (see entity-refs.ts). */
+  rowsAreTickets?: boolean;
   attributes: AttributeDef[];
 }
 
@@ -49,6 +53,9 @@ const ID_BASE = {
 
 const CHANNELS = ['Chat', 'Chat', 'Email', 'Email', 'Phone call', 'SMS', 'WhatsApp'];
 const STATES = ['Open', 'Closed', 'Snoozed'];
+const TICKET_TYPE_NAMES = TICKET_TYPES.map((t) => t.name);
+const STATE_LABELS = TICKET_STATES.filter((s) => !s.archived).map((s) => s.internalLabel);
+const STATE_CATEGORIES = [...new Set(TICKET_STATES.map((s) => categoryLabel(s.category)))];
 const conversationRef: ValueSpec = { kind: 'refId', base: ID_BASE.conversation };
 
 function conversationDataset(): DatasetDef {
@@ -94,10 +101,8 @@ function conversationDataset(): DatasetDef {
       // `Brand` exists both as a conversation and a people attribute: the plain id is ambiguous.
       attribute('conversation.Brand', 'Brand', label(['Acme', 'Acme Pro', 'Globex'], 0.1)),
       attribute('people.Brand', 'Brand', label(['Initech', 'Umbrella', 'Hooli'], 0.3)),
-      attribute('conversation.admin_url', 'Admin URL', {
-        kind: 'url',
-        template: 'https://app.intercom.com/a/inbox/{workspace}/inbox/conversation/{rowId}',
-      }),
+      // The company of the user who started it: the workspace's own `company_id`, not Intercom's `id`.
+      attribute('company.company_id', 'Company ID', company('companyId', 0.15)),
     ],
   };
 }
@@ -210,19 +215,16 @@ function ticketsDataset(): DatasetDef {
     defaultTimeAttributeId: 'ticket_created_at',
     idBase: ID_BASE.ticket,
     hidesRowsWithoutUserReply: false,
+    rowsAreTickets: true,
     attributes: [
-      attribute('standard.ticket_id', 'Ticket ID', ROW_ID),
+      attribute('standard.ticket_id', 'Ticket ID', ticketField('id', ROW_ID)),
       attribute('timestamp.ticket_created_at', 'Ticket created at', ROW_TIME),
       attribute('timestamp.ticket_last_resolved_at', 'Ticket last resolved at', timeAfter(7 * 86_400, 0.4)),
       attribute('duration.ticket_time_to_resolve', 'Time to resolve', duration(7 * 86_400, 0.4)),
-      attribute('standard.ticket_type_id', 'Ticket type', label(['Bug report', 'Feature request', 'Billing question'])),
-      attribute(
-        'standard.current_ticket_state_category',
-        'Ticket state category',
-        label(['Submitted', 'In progress', 'Waiting on customer', 'Resolved']),
-      ),
-      attribute('standard.current_ticket_custom_state_id', 'Ticket state', label(['New', 'Investigating', 'Waiting on 3rd party', 'Done'])),
-      attribute('standard.ticket_title', 'Ticket title', label(TICKET_TITLES)),
+      attribute('standard.ticket_type_id', 'Ticket type', ticketField('type', label(TICKET_TYPE_NAMES))),
+      attribute('standard.current_ticket_state_category', 'Ticket state category', ticketField('category', label(STATE_CATEGORIES))),
+      attribute('standard.current_ticket_custom_state_id', 'Ticket state', ticketField('state', label(STATE_LABELS))),
+      attribute('standard.ticket_title', 'Ticket title', ticketField('title', label(TICKET_TITLES))),
       attribute('standard.ticket_description', 'Ticket description', label(TICKET_DESCRIPTIONS, 0.2)),
       attribute('standard.ticket_shared_with_customer', 'Shared with customer', bool(0.6)),
       attribute('standard.ticket_created_via', 'Created via', label(['Teammate', 'Customer', 'API', 'Workflow'])),
@@ -234,8 +236,11 @@ function ticketsDataset(): DatasetDef {
         kind: 'url',
         template: 'https://app.intercom.com/a/inbox/{workspace}/inbox/conversation/{rowId}',
       }),
-      attribute('people.company_name', 'Company name', { kind: 'person', part: 'company' }, 'ticket_user'),
       attribute('people.user_email', 'User email', { kind: 'person', part: 'email' }, 'ticket_user'),
+      // The conversation the ticket came from, and the user's company (`company_id`, and its name).
+      attribute('standard.conversation_id', 'Conversation ID', conversationRef),
+      attribute('company.company_id', 'Company ID', company('companyId', 0.1), 'ticket_company'),
+      attribute('people.company_name', 'Company name', company('name', 0.1), 'ticket_company'),
     ],
   };
 }

@@ -1,6 +1,7 @@
 import type { AttributeDef, DatasetDef } from './catalogue.js';
 import { includesConversationsWithoutUserReply } from '../server/api-version.js';
 import type { ExportSettings } from '../options.js';
+import type { EntityRefs } from './entity-refs.js';
 import { toFixedRows, type FixedRow, type RowSelection } from './row-source.js';
 import type { DownloadOverride } from './download-body.js';
 
@@ -18,6 +19,7 @@ export class DatasetData {
     private readonly seed: number,
     private readonly workspaceId: string,
     private readonly settings: ExportSettings,
+    private readonly entities: EntityRefs,
   ) {}
 
   setRevision(revision: number): void {
@@ -67,6 +69,7 @@ export class DatasetData {
       generator: { seed: this.seed, rowsPerDay: this.settings.rowsPerDay, revision: this.revision },
       workspaceId: this.workspaceId,
       timestampZone: this.settings.timestampZone,
+      entities: this.entities,
       ...(fixedRows === undefined ? {} : { fixedRows }),
     };
   }

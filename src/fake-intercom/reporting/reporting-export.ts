@@ -3,6 +3,7 @@ import type { ExportSettings } from '../options.js';
 import type { Route } from '../server/router.js';
 import { attribute, buildCatalogue, resolveAttribute, type DatasetDef } from './catalogue.js';
 import { DatasetData } from './dataset-data.js';
+import type { EntityRefs } from './entity-refs.js';
 import { ExportJobStore } from './export-jobs.js';
 import type { ReportingContext } from './reporting-context.js';
 import { reportingRoutes } from './reporting-routes.js';
@@ -16,6 +17,8 @@ export interface ReportingExportDeps {
   now: () => number;
   baseUrl: () => string;
   logger: Logger;
+  /** The companies and tickets report rows refer to. */
+  entities: EntityRefs;
 }
 
 export interface NewAttribute {
@@ -44,7 +47,7 @@ export class ReportingExport {
 
   constructor(private readonly deps: ReportingExportDeps) {
     this.jobs = new ExportJobStore(deps.now, deps.settings);
-    this.data = new DatasetData(deps.seed, deps.workspaceId, deps.settings);
+    this.data = new DatasetData(deps.seed, deps.workspaceId, deps.settings, deps.entities);
     this.context = {
       catalogue: this.catalogue,
       jobs: this.jobs,

@@ -1,4 +1,5 @@
 import { defaultTimeAttribute, type AttributeDef, type DatasetDef } from './catalogue.js';
+import type { EntityRefs } from './entity-refs.js';
 import { describeDayRows, type GeneratorSettings } from './row-generator.js';
 import { SECONDS_PER_DAY, parseTimestamp } from './time-format.js';
 import { generateValue, type RowContext } from './value-specs.js';
@@ -24,6 +25,8 @@ export interface RowSelection {
   workspaceId: string;
   /** IANA zone of the CSV's timestamp text (resolved: never `workspace`). */
   timestampZone: string;
+  /** The fake's companies and tickets, which report rows refer to. */
+  entities: EntityRefs;
   /** When set, these rows replace the generated ones. */
   fixedRows?: readonly FixedRow[];
 }
@@ -55,6 +58,8 @@ export function* selectRows(selection: RowSelection): Generator<RowValues> {
         valueSeed: row.valueSeed,
         workspaceId: selection.workspaceId,
         zone: selection.timestampZone,
+        entities: selection.entities,
+        ticket: dataset.rowsAreTickets ? selection.entities.ticketAt(day, row.index, generator.rowsPerDay) : undefined,
       };
       yield selection.attributes.map((attr) => generateValue(attr.value, attr.hashKey, context));
     }

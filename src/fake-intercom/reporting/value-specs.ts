@@ -1,4 +1,5 @@
 import { intBetween, mix, pick, unit } from './hashing.js';
+import type { EntityRefs, TicketRef } from './entity-refs.js';
 import { formatTimestamp } from './time-format.js';
 import { COMPANIES, PEOPLE, TAGS, TEAMMATES, TEAMS, UNASSIGNED, emailFor } from './value-pools.js';
 
@@ -28,8 +29,12 @@ export type ValueSpec =
   /** 1–5 star rating, or null. */
   | { kind: 'rating'; nullRate: number }
   | { kind: 'person'; part: 'name' | 'email' | 'company' }
-  /** URL built from a template with `{workspace}` and `{rowId}`. */
-  | { kind: 'url'; template: string };
+  /** URL built from a template with `{workspace}` and `{rowId}` (a ticket row: the ticket's id). */
+  | { kind: 'url'; template: string }
+  /** One of the fake's companies (its `company_id` or name; paired attributes pick the same), or null. */
+  | { kind: 'company'; part: 'companyId' | 'name'; nullRate: number }
+  /** A field of the ticket the row stands for (tickets dataset); `otherwise` for rows without one. */
+  | { kind: 'ticket'; part: 'id' | 'type' | 'state' | 'category' | 'title'; otherwise: ValueSpec };
 
 /** Everything a value may depend on. Values of one row depend on nothing else. */
 /** Short constructors for the catalogue's attribute specs. */
@@ -46,6 +51,12 @@ export const timeAfter = (maxSeconds: number, nullRate: number): ValueSpec => ({
 export const team = (part: 'name' | 'rawId'): ValueSpec => ({ kind: 'team', part, unassignedRate: 0.2 });
 export const teammate = (part: 'name' | 'rawId', nullRate = 0.15): ValueSpec => ({ kind: 'teammate', part, nullRate });
 export const bool = (trueRate: number): ValueSpec => ({ kind: 'boolean', trueRate });
+export const company = (part: 'companyId' | 'name', nullRate = 0): ValueSpec => ({ kind: 'company', part, nullRate });
+export const ticketField = (part: 'id' | 'type' | 'state' | 'category' | 'title', otherwise: ValueSpec): ValueSpec => ({
+  kind: 'ticket',
+  part,
+  otherwise,
+});
 
 export interface RowContext {
   /** Unix seconds of the row's default time attribute. */
@@ -60,6 +71,10 @@ export interface RowContext {
   workspaceId: string;
   /** IANA zone the CSV's timestamps are written in. */
   zone: string;
+  /** The fake's companies and tickets, for keys that must match them. */
+  entities: EntityRefs;
+  /** The ticket this row stands for (tickets dataset only), if any. */
+  ticket: TicketRef | undefined;
 }
 
 /** Row ids are `base + day * ROW_ID_DAY_STRIDE + index`; well inside 2^53 for any realistic day. */
@@ -110,8 +125,24 @@ export function generateValue(spec: ValueSpec, attributeHash: number, row: RowCo
       return pick(mix(h, 3), COMPANIES);
     }
     case 'url':
-      return spec.template.replace('{workspace}', row.workspaceId).replace('{rowId}', String(row.rowId));
+      return spec.template.replace('{workspace}', row.workspaceId).replace('{rowId}', row.ticket?.id ?? String(row.rowId));
+    case 'company': {
+      const companies = row.entities.companies;
+      if (companies.length === 0 || isNull(h, spec.nullRate)) return null;
+      const picked = pick(mix(h, 5), companies);
+      return spec.part === 'companyId' ? picked.companyId : picked.name;
+    }
+    case 'ticket':
+      return row.ticket === undefined ? generateValue(spec.otherwise, attributeHash, row) : ticketValue(row.ticket, spec.part);
   }
+}
+
+function ticketValue(ticket: TicketRef, part: 'id' | 'type' | 'state' | 'category' | 'title'): string | null {
+  if (part === 'id') return ticket.id;
+  if (part === 'type') return ticket.typeName;
+  if (part === 'state') return ticket.stateLabel;
+  if (part === 'category') return ticket.categoryLabel;
+  return ticket.title;
 }
 
 /** Declared once (not a closure per value): the generator runs for millions of values in benchmarks. */

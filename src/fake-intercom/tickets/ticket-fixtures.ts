@@ -1,4 +1,5 @@
 import { hashString, intBetween, mix, pick, unit } from '../reporting/hashing.js';
+import { TEAMMATES, TEAMS } from '../reporting/value-pools.js';
 import { TICKET_TYPES, stateById, stateJson, ticketTypeJson, type AttributeDef, type TicketTypeDef } from './ticket-catalogue.js';
 
 /**
@@ -41,9 +42,12 @@ const DESCRIPTIONS = [
   'Refund requested by finance, see thread.',
   'Multiple customers affected 🚨, priority high',
 ] as const;
-const ADMIN_IDS = ['991267460', '991267461', '991267462', '991267463'] as const;
-const ADMIN_NAMES = ['Ciaran Lee', 'Ana "Ops" Ruiz', 'Smith, John', 'Zoë Kravitz'] as const;
-const TEAM_IDS = ['814865', '814866', '814867'] as const;
+// The workspace's teammates (admins) and teams, as the reporting export names them: a ticket's
+// assignee ids are the `…_raw_id` values of report rows (issue 9 §2).
+const ADMINS = TEAMMATES.slice(0, 4);
+const ADMIN_IDS = ADMINS.map((a) => String(a.id));
+const ADMIN_NAMES = ADMINS.map((a) => a.name);
+const TEAM_IDS = TEAMS.slice(0, 3).map((t) => String(t.id));
 
 const hex = (value: number) => (value >>> 0).toString(16).padStart(8, '0');
 

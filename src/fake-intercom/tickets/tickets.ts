@@ -33,6 +33,11 @@ export class Tickets {
     return this.store.all().map((r) => structuredClone(r.json));
   }
 
+  /** The live objects, read-only (no copy: the fake's report rows read their keys at start-up). */
+  peek(): readonly TicketJson[] {
+    return this.store.all().map((r) => r.json);
+  }
+
   update(id: string, patch: Record<string, unknown> = {}): void {
     this.store.update(id, patch, this.nowS());
   }
