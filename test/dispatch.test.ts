@@ -1,9 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { connectIntercom } from '../src/context.js';
+import { Worker } from 'bullmq';
+import { connectIntercom, QUEUE_NAMES } from '../src/context.js';
+import { exportWindowPayload, windowLauncher } from '../src/jobs/export-window.js';
 import { startWorkers } from '../src/jobs/workers.js';
 import { advanceExportWindow } from '../src/pipeline/advance-export.js';
 import { dispatchWindows, type WindowLauncher } from '../src/pipeline/dispatch-windows.js';
-import type { WindowKey } from '../src/pipeline/export-ledger.js';
+import { windowJobId, type WindowKey } from '../src/pipeline/export-ledger.js';
 import { planReportExports } from '../src/pipeline/plan-exports.js';
 import { waitForWindows } from '../src/pipeline/wait-for-windows.js';
 import { startCli, waitFor, type CliProcess } from './helpers/cli-process.js';
@@ -132,4 +134,63 @@ describe('dispatcher', () => {
     second.child.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);
   }, 120_000);
+});
+
+describe('window launcher', () => {
+  /** A worker on the reports queue that records each job it runs; the first run waits for `open()`. */
+  function gatedWorker(): { runs: number[]; open: () => void; close: () => Promise<void> } {
+    const runs: number[] = [];
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const worker = new Worker(
+      QUEUE_NAMES.reports,
+      async (job) => {
+        runs.push(job.timestamp);
+        if (runs.length === 1) await gate;
+      },
+      { connection: env.ctx.redis, prefix: env.queuePrefix },
+    );
+    return { runs, open, close: () => worker.close() };
+  }
+  const key: WindowKey = { datasetId: 'conversation', window: { start: D0, end: D0 + DAY } };
+
+  it('a window started again while its earlier job is still finishing gets a job once that one is gone', async () => {
+    const launcher = windowLauncher(env.ctx);
+    const worker = gatedWorker();
+    try {
+      await launcher.start([key]);
+      await waitFor(() => worker.runs.length === 1, 10_000, 'the first job to run');
+      // As when that job put its window back in the ledger (no slot) and a release dispatched the
+      // window again before BullMQ had completed (and removed) the job: adding the same id is a no-op.
+      const again = launcher.start([key]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      worker.open();
+      await again;
+      await waitFor(() => worker.runs.length === 2, 10_000, "the window's new job to run");
+      expect(worker.runs[1]).toBeGreaterThan(worker.runs[0]!);
+    } finally {
+      worker.open();
+      await worker.close();
+    }
+  });
+
+  it('a finished job left in Redis is replaced; a waiting or delayed one is kept', async () => {
+    const queue = env.ctx.queues.reports;
+    const worker = gatedWorker();
+    worker.open();
+    try {
+      // Left completed (no removeOnComplete), as by an older version or a failed removal.
+      await queue.add('export-window', exportWindowPayload(key), { jobId: windowJobId(key) });
+      await waitFor(async () => (await queue.getJobState(windowJobId(key))) === 'completed', 10_000, 'the first job to complete');
+      await windowLauncher(env.ctx).start([key]);
+      await waitFor(() => worker.runs.length === 2, 10_000, "the window's new job to run");
+    } finally {
+      await worker.close();
+    }
+    const later: WindowKey = { datasetId: 'conversation', window: { start: D0 + DAY, end: D0 + 2 * DAY } };
+    const delayed = await queue.add('export-window', exportWindowPayload(later), { jobId: windowJobId(later), delay: 60_000 });
+    await windowLauncher(env.ctx).start([later]);
+    expect(await queue.getJobState(windowJobId(later))).toBe('delayed');
+    expect((await queue.getJob(windowJobId(later)))?.timestamp).toBe(delayed.timestamp);
+  });
 });
