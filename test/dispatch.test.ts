@@ -136,6 +136,37 @@ describe('dispatcher', () => {
   }, 120_000);
 });
 
+describe('learned export durations', () => {
+  it('records an export as finished midway between the last poll that saw it running and the first that saw it finished', async () => {
+    env.fake.setExportLatency(1500);
+    const plan = await planReportExports(env.ctx, {
+      mode: 'backfill',
+      range: { start: D0, end: D0 + 3 * DAY },
+      datasetIds: ['conversation'],
+    });
+    const workers = startWorkers(env.ctx);
+    try {
+      expect((await waitForWindows(env.ctx, plan, { pollMs: 200 })).progress).toMatchObject({ loaded: 3 });
+    } finally {
+      await workers.close();
+    }
+    const rows = await env.query<{ job: string; exported: Date }>(
+      `SELECT intercom_job_id AS job, exported_at AS exported FROM etl_export_windows WHERE dataset_id = 'conversation'`,
+    );
+    const { exportJobs, requests } = env.fake.stats();
+    for (const r of rows) {
+      const finishedAt = exportJobs.find((j) => j.id === r.job)!.finishedAtMs;
+      const polls = requests.filter((q) => q.method === 'GET' && q.path.includes(`/export/reporting_data/${r.job}`)).map((q) => q.at);
+      const lastRunning = Math.max(...polls.filter((at) => at < finishedAt));
+      const firstFinished = Math.min(...polls.filter((at) => at >= finishedAt));
+      // Before: the time the finish was seen (after the poll that saw it), so every sample carried
+      // the polls' lateness and the next exports were polled later and later.
+      expect(r.exported.getTime()).toBeGreaterThanOrEqual(lastRunning);
+      expect(r.exported.getTime()).toBeLessThan(firstFinished);
+    }
+  }, 60_000);
+});
+
 describe('window launcher', () => {
   /** A worker on the reports queue that records each job it runs; the first run waits for `open()`. */
   function gatedWorker(): { runs: number[]; open: () => void; close: () => Promise<void> } {
