@@ -250,7 +250,7 @@ function slotLossLines(
   // The i-th export seen finished frees the slot the (SLOTS + i)-th enqueue takes.
   const refill: number[] = [];
   for (let i = 0; i + SLOTS < enqueues.length && i < seen.length; i++) refill.push(enqueues[i + SLOTS]! - seen[i]!.seen);
-  let lastFull = from;
+  let lastFull: number | null = null;
   const events = jobs
     .flatMap((j) => [[j.enqueuedAtMs, 1] as const, [j.finishedAtMs, -1] as const])
     .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
@@ -267,7 +267,9 @@ function slotLossLines(
   };
   return [
     `  before 5 unfinished        ${((enqueues[SLOTS - 1]! - from) / 1000).toFixed(1)} s (start-up, plan, first enqueues)`,
-    `  tail after last 5          ${((to - lastFull) / 1000).toFixed(1)} s (fewer windows left than slots, last loads, exit)`,
+    lastFull === null
+      ? `  tail after last 5          (never ${SLOTS} unfinished at once)`
+      : `  tail after last 5          ${((to - lastFull) / 1000).toFixed(1)} s (fewer windows left than slots, last loads, exit)`,
     `  finish → seen by a poll    ${stat(late)}`,
     `  seen → next enqueue        ${stat(refill)}`,
   ];
