@@ -243,6 +243,14 @@ function slotLossLines(
     const fin = finishOf.get(m[1]!);
     if (fin !== undefined && r.at >= fin && !firstStatusAfter.has(m[1]!)) firstStatusAfter.set(m[1]!, r.at);
   }
+  const statusCalls = new Map<string, number>();
+  for (const r of requests) {
+    const m = /\/export\/reporting_data\/([^/?]+)/.exec(r.path);
+    if (r.method === 'GET' && m && finishOf.has(m[1]!)) statusCalls.set(m[1]!, (statusCalls.get(m[1]!) ?? 0) + 1);
+  }
+  const byEnqueue = [...jobs].sort((a, b) => a.enqueuedAtMs - b.enqueuedAtMs).map((j) => statusCalls.get(j.id) ?? 0);
+  const fifth = Math.ceil(byEnqueue.length / 5);
+  const meanOf = (xs: number[]) => (xs.length === 0 ? 0 : xs.reduce((s, x) => s + x, 0) / xs.length);
   const enqueues = jobs.map((j) => j.enqueuedAtMs).sort((a, b) => a - b);
   const seen = jobs.filter((j) => firstStatusAfter.has(j.id)).map((j) => ({ finish: j.finishedAtMs, seen: firstStatusAfter.get(j.id)! }));
   seen.sort((a, b) => a.seen - b.seen);
@@ -271,6 +279,7 @@ function slotLossLines(
       ? `  tail after last 5          (never ${SLOTS} unfinished at once)`
       : `  tail after last 5          ${((to - lastFull) / 1000).toFixed(1)} s (fewer windows left than slots, last loads, exit)`,
     `  finish → seen by a poll    ${stat(late)}`,
+    `  status calls per export    ${meanOf(byEnqueue.slice(0, fifth)).toFixed(2)} for the first fifth enqueued, ${meanOf(byEnqueue.slice(fifth)).toFixed(2)} for the rest`,
     `  seen → next enqueue        ${stat(refill)}`,
   ];
 }
