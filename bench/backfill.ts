@@ -133,7 +133,12 @@ async function main(): Promise<void> {
     );
     await pool.end();
     const windows = Number(ledger.rows[0]!.n);
-    const usage = JSON.parse(await readFile(usageFile, 'utf8')) as { userMs: number; systemMs: number; maxRssKb: number };
+    const usage = JSON.parse(await readFile(usageFile, 'utf8')) as {
+      userMs: number;
+      systemMs: number;
+      maxRssKb: number;
+      memory: MemorySample[];
+    };
     const stats = fake.stats();
     const byEndpoint = new Map<string, number>();
     for (const r of stats.requests) {
@@ -146,7 +151,9 @@ async function main(): Promise<void> {
       `backfill bench: ${datasets.length} datasets × ${days} days in ${String(args.window)} windows = ${windows} windows (${ledger.rows[0]!.loaded} loaded), export latency ${latency} ms, ${rowsPerDay} rows/day`,
       `makespan                    ${(makespanMs / 1000).toFixed(1)} s`,
       `slots busy (${SLOTS} unfinished)  ${(100 * fullSlotShare(stats.exportJobs, started, started + makespanMs)).toFixed(1)} % of the makespan`,
+      ...slotLossLines(stats.exportJobs, stats.requests, started, started + makespanMs),
       `peak RSS                    ${(usage.maxRssKb / 1024).toFixed(0)} MB`,
+      ...memoryLines(usage.memory),
       `per window:`,
       `  Redis commands            ${per(redisCommands)}`,
       `  Postgres commits          ${per(pgCommits)}`,
@@ -188,6 +195,93 @@ function fullSlotShare(jobs: Array<{ enqueuedAtMs: number; finishedAtMs: number 
   }
   if (open >= SLOTS) full += to - last;
   return full / (to - from);
+}
+
+interface MemorySample {
+  at: number;
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+/** The child's memory at the start, each quarter of the run and the end: what grows with the number of windows. */
+function memoryLines(samples: MemorySample[] | undefined): string[] {
+  if (!samples || samples.length < 2) return [];
+  const mb = (n: number) => (n / 1048576).toFixed(0).padStart(4);
+  const picks = [0, 0.25, 0.5, 0.75, 1].map((q) => samples[Math.min(samples.length - 1, Math.round(q * (samples.length - 1)))]!);
+  const max = (k: keyof MemorySample) => Math.max(...samples.map((s) => s[k]));
+  return [
+    `  memory (MB)                    rss heapUsed heapTotal external`,
+    ...picks.map(
+      (s, i) =>
+        `    ${['start', '25 %', '50 %', '75 %', 'end'][i]!.padEnd(28)}${mb(s.rss)}     ${mb(s.heapUsed)}      ${mb(s.heapTotal)}     ${mb(s.external)}`,
+    ),
+    `    ${'max (2 s samples)'.padEnd(28)}${mb(max('rss'))}     ${mb(max('heapUsed'))}      ${mb(max('heapTotal'))}     ${mb(max('external'))}`,
+  ];
+}
+
+/**
+ * Where slot time goes, from the fake's side: before the 5th first export (start-up, plan), after
+ * the last moment with 5 unfinished (the tail: fewer windows than slots left), and per export
+ * between its finish and the status call that saw it (poll lateness) and from that call to the
+ * next enqueue (the refill: release, dispatch, job pick-up, enqueue).
+ */
+function slotLossLines(
+  jobs: Array<{ id: string; enqueuedAtMs: number; finishedAtMs: number }>,
+  requests: Array<{ method: string; path: string; at: number }>,
+  from: number,
+  to: number,
+): string[] {
+  if (jobs.length < SLOTS) return [];
+  const firstStatusAfter = new Map<string, number>();
+  const finishOf = new Map(jobs.map((j) => [j.id, j.finishedAtMs]));
+  for (const r of requests) {
+    const m = /\/export\/reporting_data\/([^/?]+)/.exec(r.path);
+    if (r.method !== 'GET' || !m || m[1] === 'get_datasets') continue;
+    const fin = finishOf.get(m[1]!);
+    if (fin !== undefined && r.at >= fin && !firstStatusAfter.has(m[1]!)) firstStatusAfter.set(m[1]!, r.at);
+  }
+  const statusCalls = new Map<string, number>();
+  for (const r of requests) {
+    const m = /\/export\/reporting_data\/([^/?]+)/.exec(r.path);
+    if (r.method === 'GET' && m && finishOf.has(m[1]!)) statusCalls.set(m[1]!, (statusCalls.get(m[1]!) ?? 0) + 1);
+  }
+  const byEnqueue = [...jobs].sort((a, b) => a.enqueuedAtMs - b.enqueuedAtMs).map((j) => statusCalls.get(j.id) ?? 0);
+  const fifth = Math.ceil(byEnqueue.length / 5);
+  const meanOf = (xs: number[]) => (xs.length === 0 ? 0 : xs.reduce((s, x) => s + x, 0) / xs.length);
+  const enqueues = jobs.map((j) => j.enqueuedAtMs).sort((a, b) => a - b);
+  const seen = jobs.filter((j) => firstStatusAfter.has(j.id)).map((j) => ({ finish: j.finishedAtMs, seen: firstStatusAfter.get(j.id)! }));
+  seen.sort((a, b) => a.seen - b.seen);
+  const late = seen.map((s) => s.seen - s.finish);
+  // The i-th export seen finished frees the slot the (SLOTS + i)-th enqueue takes.
+  const refill: number[] = [];
+  for (let i = 0; i + SLOTS < enqueues.length && i < seen.length; i++) refill.push(enqueues[i + SLOTS]! - seen[i]!.seen);
+  let lastFull: number | null = null;
+  const events = jobs
+    .flatMap((j) => [[j.enqueuedAtMs, 1] as const, [j.finishedAtMs, -1] as const])
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let open = 0;
+  for (const [t, d] of events) {
+    if (open >= SLOTS) lastFull = t;
+    open += d;
+  }
+  const stat = (xs: number[]) => {
+    if (xs.length === 0) return 'n/a';
+    const sorted = [...xs].sort((a, b) => a - b);
+    const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
+    return `mean ${Math.round(mean)} ms, p50 ${sorted[Math.floor(sorted.length / 2)]} ms, p90 ${sorted[Math.floor(sorted.length * 0.9)]} ms`;
+  };
+  return [
+    `  before 5 unfinished        ${((enqueues[SLOTS - 1]! - from) / 1000).toFixed(1)} s (start-up, plan, first enqueues)`,
+    lastFull === null
+      ? `  tail after last 5          (never ${SLOTS} unfinished at once)`
+      : `  tail after last 5          ${((to - lastFull) / 1000).toFixed(1)} s (fewer windows left than slots, last loads, exit)`,
+    `  finish → seen by a poll    ${stat(late)}`,
+    `  status calls per export    ${meanOf(byEnqueue.slice(0, fifth)).toFixed(2)} for the first fifth enqueued, ${meanOf(byEnqueue.slice(fifth)).toFixed(2)} for the rest`,
+    `  seen → next enqueue        ${stat(refill)}`,
+  ];
 }
 
 async function fetchDatasets(baseUrl: string): Promise<string[]> {

@@ -1,9 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { connectIntercom } from '../src/context.js';
+import { Worker } from 'bullmq';
+import { connectIntercom, QUEUE_NAMES } from '../src/context.js';
+import { exportWindowPayload, windowLauncher } from '../src/jobs/export-window.js';
 import { startWorkers } from '../src/jobs/workers.js';
 import { advanceExportWindow } from '../src/pipeline/advance-export.js';
 import { dispatchWindows, type WindowLauncher } from '../src/pipeline/dispatch-windows.js';
-import type { WindowKey } from '../src/pipeline/export-ledger.js';
+import { windowJobId, type WindowKey } from '../src/pipeline/export-ledger.js';
 import { planReportExports } from '../src/pipeline/plan-exports.js';
 import { waitForWindows } from '../src/pipeline/wait-for-windows.js';
 import { startCli, waitFor, type CliProcess } from './helpers/cli-process.js';
@@ -132,4 +134,94 @@ describe('dispatcher', () => {
     second.child.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);
   }, 120_000);
+});
+
+describe('learned export durations', () => {
+  it('records an export as finished midway between the last poll that saw it running and the first that saw it finished', async () => {
+    env.fake.setExportLatency(1500);
+    const plan = await planReportExports(env.ctx, {
+      mode: 'backfill',
+      range: { start: D0, end: D0 + 3 * DAY },
+      datasetIds: ['conversation'],
+    });
+    const workers = startWorkers(env.ctx);
+    try {
+      expect((await waitForWindows(env.ctx, plan, { pollMs: 200 })).progress).toMatchObject({ loaded: 3 });
+    } finally {
+      await workers.close();
+    }
+    const rows = await env.query<{ job: string; exported: Date }>(
+      `SELECT intercom_job_id AS job, exported_at AS exported FROM etl_export_windows WHERE dataset_id = 'conversation'`,
+    );
+    const { exportJobs, requests } = env.fake.stats();
+    for (const r of rows) {
+      const finishedAt = exportJobs.find((j) => j.id === r.job)!.finishedAtMs;
+      const polls = requests.filter((q) => q.method === 'GET' && q.path.includes(`/export/reporting_data/${r.job}`)).map((q) => q.at);
+      const lastRunning = Math.max(...polls.filter((at) => at < finishedAt));
+      const firstFinished = Math.min(...polls.filter((at) => at >= finishedAt));
+      // Before: the time the finish was seen (after the poll that saw it), so every sample carried
+      // the polls' lateness and the next exports were polled later and later.
+      expect(r.exported.getTime()).toBeGreaterThanOrEqual(lastRunning);
+      expect(r.exported.getTime()).toBeLessThan(firstFinished);
+    }
+  }, 60_000);
+});
+
+describe('window launcher', () => {
+  /** A worker on the reports queue that records each job it runs; the first run waits for `open()`. */
+  function gatedWorker(): { runs: number[]; open: () => void; close: () => Promise<void> } {
+    const runs: number[] = [];
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const worker = new Worker(
+      QUEUE_NAMES.reports,
+      async (job) => {
+        runs.push(job.timestamp);
+        if (runs.length === 1) await gate;
+      },
+      { connection: env.ctx.redis, prefix: env.queuePrefix },
+    );
+    return { runs, open, close: () => worker.close() };
+  }
+  const key: WindowKey = { datasetId: 'conversation', window: { start: D0, end: D0 + DAY } };
+
+  it('a window started again while its earlier job is still finishing gets a job once that one is gone', async () => {
+    const launcher = windowLauncher(env.ctx);
+    const worker = gatedWorker();
+    try {
+      await launcher.start([key]);
+      await waitFor(() => worker.runs.length === 1, 10_000, 'the first job to run');
+      // As when that job put its window back in the ledger (no slot) and a release dispatched the
+      // window again before BullMQ had completed (and removed) the job: adding the same id is a no-op.
+      const again = launcher.start([key]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      worker.open();
+      await again;
+      await waitFor(() => worker.runs.length === 2, 10_000, "the window's new job to run");
+      expect(worker.runs[1]).toBeGreaterThan(worker.runs[0]!);
+    } finally {
+      worker.open();
+      await worker.close();
+    }
+  });
+
+  it('a finished job left in Redis is replaced; a waiting or delayed one is kept', async () => {
+    const queue = env.ctx.queues.reports;
+    const worker = gatedWorker();
+    worker.open();
+    try {
+      // Left completed (no removeOnComplete), as by an older version or a failed removal.
+      await queue.add('export-window', exportWindowPayload(key), { jobId: windowJobId(key) });
+      await waitFor(async () => (await queue.getJobState(windowJobId(key))) === 'completed', 10_000, 'the first job to complete');
+      await windowLauncher(env.ctx).start([key]);
+      await waitFor(() => worker.runs.length === 2, 10_000, "the window's new job to run");
+    } finally {
+      await worker.close();
+    }
+    const later: WindowKey = { datasetId: 'conversation', window: { start: D0 + DAY, end: D0 + 2 * DAY } };
+    const delayed = await queue.add('export-window', exportWindowPayload(later), { jobId: windowJobId(later), delay: 60_000 });
+    await windowLauncher(env.ctx).start([later]);
+    expect(await queue.getJobState(windowJobId(later))).toBe('delayed');
+    expect((await queue.getJob(windowJobId(later)))?.timestamp).toBe(delayed.timestamp);
+  });
 });

@@ -24,7 +24,7 @@ export interface FakeIntercomStats {
   rejectedByJobLimit: number;
   requests: RequestRecord[];
   /** Every export job's enqueue and finish, on the fake's clock (see exportTimeline). */
-  exportJobs: Array<{ datasetId: string; enqueuedAtMs: number; finishedAtMs: number }>;
+  exportJobs: Array<{ id: string; datasetId: string; enqueuedAtMs: number; finishedAtMs: number }>;
 }
 
 /**

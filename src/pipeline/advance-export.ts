@@ -9,7 +9,7 @@ import { markRollupDirty } from '../sinks/daily-rollups.js';
 import { exportWaitDuration, recordWindowLoaded } from '../metrics.js';
 import { dispatchWindows, NO_LAUNCHER, type WindowLauncher } from './dispatch-windows.js';
 import * as ledger from './export-ledger.js';
-import { expectedExportMs, jitter, nextPollDelay } from './export-timing.js';
+import { expectedExportMs, finishedAtEstimate, jitter, nextPollDelay, noteRunning } from './export-timing.js';
 import { formatWindow, toIntercomBounds } from './time-windows.js';
 import { settleWindowZone, zoneToRead, type ZoneSettings } from './timestamp-zones.js';
 import { windowLogFields } from './window-log.js';
@@ -136,9 +136,11 @@ async function advance(
     return exportAgainOrGiveUp(ctx, key, intercomJobId, `Intercom export job ${intercomJobId} was not found when polling its status (404)`);
   }
   const phase = IntercomClient.exportPhase(status);
-  const runningForMs: number = Date.now() - (row.enqueuedAt?.getTime() ?? Date.now());
+  const seenAt = Date.now();
+  const runningForMs: number = seenAt - (row.enqueuedAt?.getTime() ?? seenAt);
 
   if (phase === 'running' && runningForMs <= cfg.exportTimeoutMs) {
+    noteRunning(ctx, intercomJobId, seenAt);
     if (status.status !== row.intercomStatus) await ledger.recordIntercomStatus(ctx.pool, key, status.status);
     const expected = await expectedExportMs(ctx, key.datasetId, key.window.end - key.window.start);
     throw new NotReadyError(`export ${intercomJobId} is ${status.status}`, nextPollDelay(runningForMs, expected, cfg.pollIntervalMs));
@@ -158,7 +160,8 @@ async function advance(
   if (phase === 'failed')
     return exportAgainOrGiveUp(ctx, key, intercomJobId, `Intercom export job ${intercomJobId} ended ${status.status}`);
 
-  await ledger.recordIntercomStatus(ctx.pool, key, status.status, 'loading');
+  // exported_at: the finish as the polls bracket it (what the next exports' poll times are learned from).
+  await ledger.recordIntercomStatus(ctx.pool, key, status.status, 'loading', new Date(finishedAtEstimate(ctx, intercomJobId, seenAt)));
   exportWaitDuration.observe({ dataset: key.datasetId }, runningForMs / 1000);
   // Read only for the load: the enqueue and the polls need nothing from the catalogue.
   const dataset = await loadReportDataset(ctx.pool, key.datasetId);

@@ -202,11 +202,18 @@ export async function recordEnqueued(db: Db, key: WindowKey, intercomJobId: stri
   );
 }
 
-export async function recordIntercomStatus(db: Db, key: WindowKey, intercomStatus: string, status?: WindowStatus): Promise<void> {
+/** `exportedAt` (with `loading`): when the export finished at Intercom, as far as the polls tell; default now. */
+export async function recordIntercomStatus(
+  db: Db,
+  key: WindowKey,
+  intercomStatus: string,
+  status?: WindowStatus,
+  exportedAt?: Date,
+): Promise<void> {
   await db.query(
     `UPDATE etl_export_windows SET intercom_status = $4, status = COALESCE($5, status),
-            exported_at = CASE WHEN $5 = 'loading' THEN now() ELSE exported_at END, updated_at = now() WHERE ${KEY_WHERE}`,
-    [...keyParams(key), intercomStatus, status ?? null],
+            exported_at = CASE WHEN $5 = 'loading' THEN COALESCE($6, now()) ELSE exported_at END, updated_at = now() WHERE ${KEY_WHERE}`,
+    [...keyParams(key), intercomStatus, status ?? null, exportedAt ?? null],
   );
 }
 

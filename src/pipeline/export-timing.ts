@@ -5,10 +5,29 @@ import * as ledger from './export-ledger.js';
 const MAX_POLL_DELAY_MS = 60_000;
 /** A dataset's learned durations are read from the ledger again after this long (per process). */
 const REFRESH_MS = 30_000;
-/** …and this soon while it has no history yet (its first exports are finishing). */
+/** …and this soon while it has too little history (its first exports are finishing). */
 const REFRESH_EMPTY_MS = 2_000;
 /** Shortest step between polls once an export runs past its expected finish. */
 const MIN_STEP_MS = 250;
+/** Samples needed before the spread of a dataset's durations is trusted (fewer: one expectation). */
+const MIN_SAMPLES_FOR_SPREAD = 4;
+/** The spread is taken as at least this share of the typical duration (steps never collapse to 0). */
+const MIN_SPREAD_SHARE = 0.02;
+/** Polls looking at the spread: a step is the spread divided by this. */
+const POLLS_IN_SPREAD = 2.5;
+/** The first poll comes this share of the spread before the usual earliest finish. */
+const FIRST_POLL_MARGIN = 0.1;
+/** Exports of this process last seen running, by Intercom job id (see `noteRunning`); bounded. */
+const MAX_RUNNING_NOTES = 1_000;
+
+/**
+ * What is known of a dataset's export durations for one window: the usual earliest (`lowMs`, the
+ * 10th percentile) and latest (`highMs`, the 90th) finish. Equal when there are few samples.
+ */
+export interface ExpectedDuration {
+  lowMs: number;
+  highMs: number;
+}
 
 interface Learned {
   readAt: number;
@@ -18,43 +37,83 @@ interface Learned {
 
 /** Per context: learned durations of each dataset (a cache of the ledger, not state). */
 const cache = new WeakMap<AppContext, Map<string, Learned>>();
+/** Per context: when this process last saw an export still running (a hint for `finishedAtEstimate`). */
+const lastSeenRunning = new WeakMap<AppContext, Map<string, number>>();
 
 /**
- * How long an export of `window` of `datasetId` will likely take at Intercom, ms; null without
+ * How long an export of `window` of `datasetId` will likely take at Intercom; null without
  * history. Learned from the ledger (enqueued_at → exported_at of the dataset's recent loaded
- * windows), scaled by window length. The low quartile, not the mean: `exported_at` is when we saw
- * the export finished, so every sample is the true duration plus up to one poll step of lateness.
+ * windows, where `exported_at` is the finish as bracketed by the polls: see `finishedAtEstimate`),
+ * scaled by window length.
  */
-export async function expectedExportMs(ctx: AppContext, datasetId: string, windowMs: number): Promise<number | null> {
+export async function expectedExportMs(ctx: AppContext, datasetId: string, windowMs: number): Promise<ExpectedDuration | null> {
   let perDataset = cache.get(ctx);
   if (!perDataset) cache.set(ctx, (perDataset = new Map()));
   let learned = perDataset.get(datasetId);
-  if (!learned || Date.now() - learned.readAt > (learned.perWindowMs.length === 0 ? REFRESH_EMPTY_MS : REFRESH_MS)) {
+  const refreshMs = (learned?.perWindowMs.length ?? 0) < MIN_SAMPLES_FOR_SPREAD ? REFRESH_EMPTY_MS : REFRESH_MS;
+  if (!learned || Date.now() - learned.readAt > refreshMs) {
     const samples = await ledger.recentExportDurations(ctx.pool, datasetId);
     learned = { readAt: Date.now(), perWindowMs: samples.map((s) => s.ms / s.windowMs).sort((a, b) => a - b) };
     perDataset.set(datasetId, learned);
   }
-  if (learned.perWindowMs.length === 0) return null;
-  return learned.perWindowMs[Math.floor((learned.perWindowMs.length - 1) / 4)]! * windowMs;
+  return durationFromSamples(learned.perWindowMs, windowMs);
+}
+
+/** The expectation from sorted samples (ms per ms of window); exported for tests. */
+export function durationFromSamples(sorted: number[], windowMs: number): ExpectedDuration | null {
+  const n = sorted.length;
+  if (n === 0) return null;
+  if (n < MIN_SAMPLES_FOR_SPREAD) {
+    // Few samples: around the smallest (the others may carry the lateness of polls made without history).
+    const ms = sorted[0]! * windowMs;
+    return { lowMs: ms * 0.95, highMs: ms * 1.05 };
+  }
+  const at = (q: number) => sorted[Math.round(q * (n - 1))]! * windowMs;
+  return { lowMs: at(0.1), highMs: at(0.9) };
 }
 
 /**
  * When to look at an export again, `runningForMs` after its enqueue. Without history: at the poll
- * interval, then half the time waited so far (capped at 60 s). With an expected duration:
- * at that time, then in short steps growing by half each poll — the sooner a finished export is
- * seen, the sooner its slot starts the next window, and few polls are spent before it.
+ * interval, then half the time waited so far (capped at 60 s). With history: first just before the
+ * usual earliest finish, then in steps of the spread / 2.5 up to the usual latest, then in steps growing
+ * by half the time past it. An export found finished at the first poll records that poll's time;
+ * later ones the middle between the last poll that saw them running and the first that saw them
+ * finished — so the samples are not inflated by the polls' lateness and the schedule does not
+ * drift later and later. (On the fake's ±5 % export jitter: ~2.7 polls per export, the slot idle
+ * ~1.6 % of an export's time between its finish and the poll that sees it.)
  */
-export function nextPollDelay(runningForMs: number, expectedMs: number | null, baseMs: number): number {
-  if (expectedMs === null) return jitter(Math.min(MAX_POLL_DELAY_MS, Math.max(baseMs, runningForMs / 2)));
-  // First look a little before the expectation: an export seen finished earlier than expected
-  // lowers the next expectation, so a late start (the first polls had no history) corrects itself.
-  const firstAt = expectedMs * 0.95;
-  if (runningForMs < firstAt) return Math.max(MIN_STEP_MS, Math.round(firstAt - runningForMs));
-  // Then steps of 5 % of it, growing with the time already past it. (Simulated over ±5 % export
-  // jitter: ~2.4 polls per export, ~4 % of an export's time lost between its finish and the poll.)
-  const late = Math.max(0, runningForMs - expectedMs);
-  const step = Math.max(MIN_STEP_MS, expectedMs * 0.05 + late * 0.5);
+export function nextPollDelay(runningForMs: number, expected: ExpectedDuration | null, baseMs: number): number {
+  if (expected === null) return jitter(Math.min(MAX_POLL_DELAY_MS, Math.max(baseMs, runningForMs / 2)));
+  const { lowMs, highMs } = expected;
+  const spread = Math.max(highMs - lowMs, ((lowMs + highMs) / 2) * MIN_SPREAD_SHARE);
+  // The first look a little before the usual earliest finish: an export found finished there records
+  // that poll's time (nothing brackets it), so without the margin the samples would creep later.
+  const firstAt = lowMs - spread * FIRST_POLL_MARGIN;
+  if (runningForMs < firstAt - MIN_STEP_MS) return Math.round(firstAt - runningForMs);
+  const late = Math.max(0, runningForMs - highMs);
+  const step = Math.max(MIN_STEP_MS, spread / POLLS_IN_SPREAD + late * 0.5);
   return Math.round(Math.min(MAX_POLL_DELAY_MS, step));
+}
+
+/** Records that a poll just saw Intercom job `intercomJobId` still running (for `finishedAtEstimate`). */
+export function noteRunning(ctx: AppContext, intercomJobId: string, at = Date.now()): void {
+  let notes = lastSeenRunning.get(ctx);
+  if (!notes) lastSeenRunning.set(ctx, (notes = new Map()));
+  notes.delete(intercomJobId); // re-inserted last: the oldest notes (finished elsewhere, failed) go first
+  notes.set(intercomJobId, at);
+  if (notes.size > MAX_RUNNING_NOTES) notes.delete(notes.keys().next().value!);
+}
+
+/**
+ * When Intercom job `intercomJobId`, seen finished at `seenAt`, most likely finished: midway since the
+ * last poll of this process that saw it running; `seenAt` when there was none (the first poll, or
+ * another process polled it before).
+ */
+export function finishedAtEstimate(ctx: AppContext, intercomJobId: string, seenAt: number): number {
+  const notes = lastSeenRunning.get(ctx);
+  const running = notes?.get(intercomJobId);
+  notes?.delete(intercomJobId);
+  return running === undefined || running > seenAt ? seenAt : Math.round((running + seenAt) / 2);
 }
 
 export function jitter(ms: number): number {

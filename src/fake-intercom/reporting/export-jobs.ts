@@ -97,8 +97,9 @@ export class ExportJobStore {
    * Every job's life on the fake's clock (enqueue, finish), for benchmarks: with these the share of
    * time during which N jobs were unfinished can be computed without parsing logs.
    */
-  timeline(): Array<{ datasetId: string; enqueuedAtMs: number; finishedAtMs: number }> {
+  timeline(): Array<{ id: string; datasetId: string; enqueuedAtMs: number; finishedAtMs: number }> {
     return [...this.jobs.values()].map((j) => ({
+      id: j.id,
       datasetId: j.selection.dataset.id,
       enqueuedAtMs: j.enqueuedAtMs,
       finishedAtMs: completedAtMs(j),
