@@ -59,6 +59,14 @@ export async function peekCsvHeader(source: Readable): Promise<PeekedCsv> {
     const records = parse(headerText, { relax_column_count: true }) as string[][];
     header = records[0] ?? null;
   }
+  return { header, stream: replayAfterHead(source, iterator, head) };
+}
+
+/**
+ * The whole input again: the bytes already read (`head`), then the rest of `iterator`. If the
+ * consumer fails, the source is stopped too (closes the HTTP response).
+ */
+export function replayAfterHead(source: Readable, iterator: AsyncIterator<Buffer>, head: Buffer): Readable {
   async function* replay(): AsyncGenerator<Buffer> {
     if (head.length > 0) yield head;
     for (;;) {
@@ -68,9 +76,8 @@ export async function peekCsvHeader(source: Readable): Promise<PeekedCsv> {
     }
   }
   const stream = Readable.from(replay(), { objectMode: false });
-  // If the consumer fails, stop the source too (closes the HTTP response).
   stream.on('close', () => {
     if (!source.destroyed) source.destroy();
   });
-  return { header, stream };
+  return stream;
 }

@@ -1,5 +1,6 @@
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
+import { replayAfterHead } from './csv-header.js';
 
 export interface SampledCsv {
   /** Data records (the header excluded) wholly inside the first `maxBytes` of the file. */
@@ -35,19 +36,7 @@ export async function sampleCsv(source: Readable, maxBytes: number): Promise<Sam
       rows = []; // a malformed start is COPY's to report, with its line; no guess from it
     }
   }
-  async function* replay(): AsyncGenerator<Buffer> {
-    if (head.length > 0) yield head;
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done) return;
-      yield next.value;
-    }
-  }
-  const stream = Readable.from(replay(), { objectMode: false });
-  stream.on('close', () => {
-    if (!source.destroyed) source.destroy();
-  });
-  return { rows, stream };
+  return { rows, stream: replayAfterHead(source, iterator, head) };
 }
 
 /** Offset just after the last line end that is outside double quotes (0 when there is none). */
