@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppContext } from '../context.js';
 import { NotFoundError, RateLimitedError, RetriableError } from '../errors.js';
-import { EntityStage } from '../sinks/entity-stage.js';
+import { deleteStagedRows, EntityStage } from '../sinks/entity-stage.js';
 import { mergeTickets, replaceTicketReferences } from '../sinks/entity-merge.js';
 import * as runs from './sync-runs.js';
 
@@ -34,14 +34,14 @@ export async function syncTickets(ctx: AppContext, now: () => number = Date.now,
     const [types, states] = await Promise.all([ctx.intercom.listTicketTypes(signal), listStates(ctx, signal)]);
     let restarts = 0;
     for (;;) {
-      const stage = new EntityStage(ctx.pool, runId);
+      const stage = new EntityStage(ctx.pool, 'tickets', runId);
       try {
         const pages = await searchAll(ctx, run, stage, ticketQuery(fromSec, runStartSec));
         const fetched = await stage.drain();
         const result = await run.mergeTransaction(async (client) => {
           const upserted = await mergeTickets(client, runId);
           await replaceTicketReferences(client, types, states);
-          await client.query('DELETE FROM etl_entity_stage WHERE run_id = $1', [runId]);
+          await deleteStagedRows(client, 'tickets', [runId]);
           await runs.setWatermark(client, 'tickets', new Date(runStartSec * 1000), runId);
           const watermarkIso = new Date(runStartSec * 1000).toISOString();
           const r: runs.SyncRunResult = {

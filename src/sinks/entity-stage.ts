@@ -1,22 +1,32 @@
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
-import { withClient } from '../db/pool.js';
+import { ENTITY_COLUMNS, stagingStatement, type EntityStream } from './entity-columns.js';
 
 type Doc = Record<string, unknown>;
 
 export interface StageLimits {
-  /** Pages held in memory at most — waiting, plus being COPYed. Default 20 (2,000 companies). */
+  /** Pages held in memory at most — waiting, plus being staged. Default 20 (2,000 companies). */
   maxBufferedPages: number;
 }
 
 export const DEFAULT_STAGE_LIMITS: StageLimits = { maxBufferedPages: 20 };
 
+/** The staging statement of each stream, built once. */
+const STAGING_SQL: Record<EntityStream, string> = {
+  companies: stagingStatement(ENTITY_COLUMNS.companies),
+  tickets: stagingStatement(ENTITY_COLUMNS.tickets),
+};
+
+/** Deletes the staged rows of these runs (after a merge, or when a run is abandoned). */
+export async function deleteStagedRows(db: pg.Pool | pg.PoolClient, stream: EntityStream, runIds: string[]): Promise<void> {
+  await db.query(`DELETE FROM ${ENTITY_COLUMNS[stream].stageTable} WHERE run_id = ANY($1)`, [runIds]);
+}
+
 /**
  * Staging for a companies/tickets run. `push()` only appends to memory and returns at once, and a
- * background loop COPYs what has accumulated into `etl_entity_stage` in batches; the run merges
- * the staged rows at its end, in one transaction. Memory is bounded: the fetcher calls
+ * background loop sends what has accumulated to Postgres in batches, where each batch is unpacked
+ * from JSON into typed rows of the stream's stage table (`etl_company_stage`, `etl_ticket_stage`)
+ * while the fetcher goes on; the run merges the staged rows at its end, in one transaction, with
+ * nothing left to unpack (entity-merge.ts). Memory is bounded: the fetcher calls
  * `waitForRoom()` before fetching another page, which waits while `maxBufferedPages` pages are
  * held (a companies scroll gives up waiting before it would expire; see sync-companies.ts).
  */
@@ -33,13 +43,14 @@ export class EntityStage {
 
   constructor(
     private readonly pool: pg.Pool,
+    readonly stream: EntityStream,
     readonly runId: string,
     limits: Partial<StageLimits> = {},
   ) {
     this.limits = { ...DEFAULT_STAGE_LIMITS, ...limits };
   }
 
-  /** Pages in memory now: waiting for a COPY, or in the running one. */
+  /** Pages in memory now: waiting to be staged, or in the batch being staged. */
   get bufferedPages(): number {
     return this.pages.length + this.inFlightPages;
   }
@@ -104,17 +115,17 @@ export class EntityStage {
   async clear(): Promise<void> {
     while (this.flushing) await this.flushing.catch(() => {});
     this.pages = [];
-    await this.pool.query('DELETE FROM etl_entity_stage WHERE run_id = $1', [this.runId]);
+    await deleteStagedRows(this.pool, this.stream, [this.runId]);
   }
 
   private async flushLoop(): Promise<void> {
-    // At most half the allowance per COPY, so the fetcher can keep filling the other half meanwhile.
+    // At most half the allowance per batch, so the fetcher can keep filling the other half meanwhile.
     const batchPages = Math.max(1, Math.floor(this.limits.maxBufferedPages / 2));
     try {
       while (this.pages.length > 0 && !this.failure) {
         const batch = this.pages.splice(0, batchPages);
         this.inFlightPages = batch.length;
-        await this.copy(batch.flat());
+        await this.pool.query(STAGING_SQL[this.stream], [this.runId, JSON.stringify(batch.flat())]);
         this.staged += batch.reduce((n, page) => n + page.length, 0);
         this.inFlightPages = 0;
         this.wakeWaiters();
@@ -129,28 +140,4 @@ export class EntityStage {
   private wakeWaiters(): void {
     for (const wake of this.roomWaiters) wake();
   }
-
-  private async copy(batch: Doc[]): Promise<void> {
-    const runId = escapeCopyText(this.runId);
-    // COPY text format: tab-separated, backslash escapes. JSON.stringify never emits raw tabs or
-    // newlines, so doubling backslashes is the only escaping needed.
-    const lines = batch.map(
-      (d) => `${runId}\t${escapeCopyText(String(d.id ?? ''))}\t${updatedAtText(d.updated_at)}\t${escapeCopyText(JSON.stringify(d))}\n`,
-    );
-    await withClient(this.pool, async (client) => {
-      const copy = client.query(copyFrom('COPY etl_entity_stage (run_id, entity_id, updated_at, doc) FROM STDIN'));
-      await pipeline(Readable.from(lines), copy);
-    });
-  }
-}
-
-/** `updated_at` for the stage's numeric column, read like the merge's etl_numeric(); `\N` (NULL) otherwise. */
-function updatedAtText(value: unknown): string {
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  if (typeof value === 'string' && /^\s*-?\d+(\.\d+)?([eE][-+]?\d+)?\s*$/.test(value)) return value.trim();
-  return '\\N';
-}
-
-function escapeCopyText(s: string): string {
-  return s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 }
