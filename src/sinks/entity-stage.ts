@@ -6,9 +6,15 @@ type Doc = Record<string, unknown>;
 export interface StageLimits {
   /** Pages held in memory at most — waiting, plus being staged. Default 20 (2,000 companies). */
   maxBufferedPages: number;
+  /**
+   * JSON characters held at most, waiting plus being staged: a page of tickets (150, ~5 kB each)
+   * is seven times a page of companies. Default 8 MiB (about 11 pages of tickets). The fetcher may
+   * overshoot by one page (room is checked before a page is fetched).
+   */
+  maxBufferedChars: number;
 }
 
-export const DEFAULT_STAGE_LIMITS: StageLimits = { maxBufferedPages: 20 };
+export const DEFAULT_STAGE_LIMITS: StageLimits = { maxBufferedPages: 20, maxBufferedChars: 8 * 1024 * 1024 };
 
 /** The staging statement of each stream, built once. */
 const STAGING_SQL: Record<EntityStream, string> = {
@@ -27,12 +33,19 @@ export async function deleteStagedRows(db: pg.Pool | pg.PoolClient, stream: Enti
  * from JSON into typed rows of the stream's stage table (`etl_company_stage`, `etl_ticket_stage`)
  * while the fetcher goes on; the run merges the staged rows at its end, in one transaction, with
  * nothing left to unpack (entity-merge.ts). Memory is bounded: the fetcher calls
- * `waitForRoom()` before fetching another page, which waits while `maxBufferedPages` pages are
- * held (a companies scroll gives up waiting before it would expire; see sync-companies.ts).
+ * `waitForRoom()` before fetching another page, which waits while `maxBufferedPages` pages or
+ * `maxBufferedChars` of JSON are held (a companies scroll gives up waiting before it would expire;
+ * see sync-companies.ts).
  */
 export class EntityStage {
-  private pages: Doc[][] = [];
+  /**
+   * Pages waiting to be staged, each held as its JSON text (the documents without the enclosing
+   * brackets) and its document count: a page of parsed tickets takes several times the memory of
+   * its text, and the text is what the staging statement is sent anyway.
+   */
+  private pages: Array<{ json: string; count: number }> = [];
   private inFlightPages = 0;
+  private bufferedChars = 0;
   private flushing: Promise<void> | null = null;
   private failure: unknown = null;
   private roomWaiters: Array<() => void> = [];
@@ -64,7 +77,9 @@ export class EntityStage {
   push(docs: Doc[]): void {
     if (this.failure) throw this.failure;
     if (docs.length === 0) return;
-    this.pages.push(docs);
+    const json = JSON.stringify(docs).slice(1, -1);
+    this.pages.push({ json, count: docs.length });
+    this.bufferedChars += json.length;
     this.counters.peakBufferedPages = Math.max(this.counters.peakBufferedPages, this.bufferedPages);
     // Reset through .finally, which runs after this assignment: were flushLoop to finish
     // synchronously and reset the field itself, a stale settled promise would stay behind and
@@ -80,7 +95,7 @@ export class EntityStage {
    */
   async waitForRoom(timeoutMs = Infinity, signal?: AbortSignal): Promise<boolean> {
     if (this.failure) throw this.failure;
-    if (this.bufferedPages < this.limits.maxBufferedPages) return true;
+    if (this.hasRoom()) return true;
     this.counters.waitsForRoom += 1;
     let timer: NodeJS.Timeout | undefined;
     let wake!: () => void;
@@ -115,19 +130,20 @@ export class EntityStage {
   async clear(): Promise<void> {
     while (this.flushing) await this.flushing.catch(() => {});
     this.pages = [];
+    this.bufferedChars = 0;
     await deleteStagedRows(this.pool, this.stream, [this.runId]);
   }
 
   private async flushLoop(): Promise<void> {
-    // At most half the allowance per batch, so the fetcher can keep filling the other half meanwhile.
-    const batchPages = Math.max(1, Math.floor(this.limits.maxBufferedPages / 2));
     try {
       while (this.pages.length > 0 && !this.failure) {
-        const batch = this.pages.splice(0, batchPages);
+        const batch = this.pages.splice(0, this.batchSize());
+        const chars = batch.reduce((n, page) => n + page.json.length, 0);
         this.inFlightPages = batch.length;
-        await this.pool.query(STAGING_SQL[this.stream], [this.runId, JSON.stringify(batch.flat())]);
-        this.staged += batch.reduce((n, page) => n + page.length, 0);
+        await this.pool.query(STAGING_SQL[this.stream], [this.runId, `[${batch.map((page) => page.json).join(',')}]`]);
+        this.staged += batch.reduce((n, page) => n + page.count, 0);
         this.inFlightPages = 0;
+        this.bufferedChars -= chars;
         this.wakeWaiters();
       }
     } catch (err) {
@@ -135,6 +151,25 @@ export class EntityStage {
       this.inFlightPages = 0;
     }
     this.wakeWaiters();
+  }
+
+  private hasRoom(): boolean {
+    return this.bufferedPages < this.limits.maxBufferedPages && this.bufferedChars < this.limits.maxBufferedChars;
+  }
+
+  /** Pages for the next batch: at most half of each allowance (at least one page), so the fetcher can fill the other half meanwhile. */
+  private batchSize(): number {
+    const maxPages = Math.max(1, Math.floor(this.limits.maxBufferedPages / 2));
+    let pages = 0;
+    let chars = 0;
+    while (
+      pages < Math.min(maxPages, this.pages.length) &&
+      (pages === 0 || chars + this.pages[pages]!.json.length <= this.limits.maxBufferedChars / 2)
+    ) {
+      chars += this.pages[pages]!.json.length;
+      pages += 1;
+    }
+    return pages;
   }
 
   private wakeWaiters(): void {
