@@ -10,8 +10,9 @@
  * keeps answering. Prints per run the child's peak RSS (`process.resourceUsage().maxRSS`, written at
  * exit by bench/usage-at-exit.mjs), its peak RSS while the table was locked (/proc/<pid>/status,
  * every 100 ms), the pages the fake served while the lock was held, and the wall time.
+ * The product runs as it ships, from `dist/` (built first); BENCH_FROM_SOURCE=1 runs `src` through tsx.
  * Options: BENCH_COMPANIES (300000), BENCH_TICKETS (100000), BENCH_LOCK_MS (20000),
- * BENCH_LOCK_AFTER_PAGES (200), DATABASE_URL.
+ * BENCH_LOCK_AFTER_PAGES (200), BENCH_STREAMS (companies,tickets), DATABASE_URL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -32,6 +33,7 @@ const TICKETS = Number(process.env.BENCH_TICKETS ?? 100_000);
 const LOCK_MS = Number(process.env.BENCH_LOCK_MS ?? 20_000);
 const LOCK_AFTER_PAGES = Number(process.env.BENCH_LOCK_AFTER_PAGES ?? 200);
 const TOKEN = 'bench-token';
+const FROM_SOURCE = process.env.BENCH_FROM_SOURCE === '1';
 const STAGE_TABLE = { companies: 'etl_company_stage', tickets: 'etl_ticket_stage' } as const;
 type Stream = keyof typeof STAGE_TABLE;
 
@@ -102,11 +104,11 @@ async function runSync(
   const usageFile = path.join(tmp, `usage-${stream}-${locked}.json`);
   const startPages = pagesServed(fake, stream);
   const started = Date.now();
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', '--import', path.join(root, 'bench/usage-at-exit.mjs'), path.join(root, 'src/cli/main.ts'), 'sync', stream],
-    { env: { ...env, BENCH_USAGE_FILE: usageFile }, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawn(process.execPath, [...productCommand(root), 'sync', stream], {
+    env: { ...env, BENCH_USAGE_FILE: usageFile },
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (b: Buffer) => (output = (output + b.toString()).slice(-20_000)));
   child.stderr!.on('data', (b: Buffer) => (output = (output + b.toString()).slice(-20_000)));
@@ -139,6 +141,11 @@ async function main(): Promise<void> {
   });
   const pool = createPool(DATABASE_URL, SCHEMA, 1);
   try {
+    if (!FROM_SOURCE) {
+      console.log('building dist/ (npm run build)…');
+      if (process.env.BENCH_SKIP_BUILD !== '1' && (await exited(spawn('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' }))) !== 0)
+        throw new Error('npm run build failed');
+    }
     await waitForRedis(redis);
     await pool.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
     await migrate(pool, SCHEMA);
@@ -155,7 +162,7 @@ async function main(): Promise<void> {
     };
     const baseline = path.join(tmp, 'baseline.json');
     await exited(
-      spawn(process.execPath, ['--import', 'tsx', '--import', path.join(root, 'bench/usage-at-exit.mjs'), 'src/cli/main.ts', '--help'], {
+      spawn(process.execPath, [...productCommand(root), '--help'], {
         env: { ...env, BENCH_USAGE_FILE: baseline },
         cwd: root,
         stdio: 'ignore',
@@ -163,7 +170,8 @@ async function main(): Promise<void> {
     );
     const baseRss = (JSON.parse(await readFile(baseline, 'utf8')) as { maxRssKb: number }).maxRssKb * 1024;
     console.log(`${COMPANIES.toLocaleString('en')} companies, ${TICKETS.toLocaleString('en')} tickets; load average ${load()}`);
-    console.log(`peak RSS of \`intercom-etl --help\` (node + tsx + the product's modules): ${mb(baseRss)}\n`);
+    const how = FROM_SOURCE ? 'node + tsx from src' : 'node dist/cli/main.js';
+    console.log(`peak RSS of \`intercom-etl --help\` (${how}, the product's modules loaded): ${mb(baseRss)}\n`);
     for (const stream of (process.env.BENCH_STREAMS ?? 'companies,tickets').split(',') as Stream[]) {
       for (const locked of [false, true]) {
         // Every tickets run fetches everything again: forget the watermark.
@@ -181,6 +189,16 @@ async function main(): Promise<void> {
     await exited(redisServer).catch(() => {});
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * The product as it ships (`node dist/cli/main.js`, built first by `npm run build`), or through tsx
+ * from `src` with BENCH_FROM_SOURCE=1 (tsx's compiler adds ~40 MB to every process).
+ */
+function productCommand(root: string): string[] {
+  const usage = ['--import', path.join(root, 'bench/usage-at-exit.mjs')];
+  if (FROM_SOURCE) return ['--import', 'tsx', ...usage, path.join(root, 'src/cli/main.ts')];
+  return [...usage, path.join(root, 'dist/cli/main.js')];
 }
 
 function sparePort(): Promise<number> {

@@ -8,13 +8,13 @@ export interface StageLimits {
   maxBufferedPages: number;
   /**
    * JSON characters held at most, waiting plus being staged: a page of tickets (150, ~5 kB each)
-   * is seven times a page of companies. Default 8 MiB (about 11 pages of tickets). The fetcher may
+   * is seven times a page of companies. Default 4 MiB (about 5 pages of tickets). The fetcher may
    * overshoot by one page (room is checked before a page is fetched).
    */
   maxBufferedChars: number;
 }
 
-export const DEFAULT_STAGE_LIMITS: StageLimits = { maxBufferedPages: 20, maxBufferedChars: 8 * 1024 * 1024 };
+export const DEFAULT_STAGE_LIMITS: StageLimits = { maxBufferedPages: 20, maxBufferedChars: 4 * 1024 * 1024 };
 
 /** The staging statement of each stream, built once. */
 const STAGING_SQL: Record<EntityStream, string> = {
