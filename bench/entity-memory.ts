@@ -117,12 +117,17 @@ async function runSync(
   const held = await lock;
   const wallS = (Date.now() - started) / 1000;
   if (code !== 0) throw new Error(`sync ${stream} exited ${code}:\n${output.slice(-4000)}`);
-  const usage = JSON.parse(await readFile(usageFile, 'utf8')) as { maxRssKb: number };
+  const usage = JSON.parse(await readFile(usageFile, 'utf8')) as {
+    maxRssKb: number;
+    peakHeapTotalBytes: number;
+    peakHeapUsedBytes: number;
+    peakExternalBytes: number;
+  };
   const pages = pagesServed(fake, stream) - startPages;
   const lockText = held
     ? `; stage locked ${LOCK_MS / 1000} s: ${held.pagesWhileLocked} pages fetched meanwhile, peak RSS then ${mb(held.peakRssWhileLocked)}`
     : '';
-  return `sync ${stream.padEnd(9)} ${locked ? 'locked' : 'free  '} ${wallS.toFixed(1).padStart(6)} s, ${pages} pages, peak RSS ${mb(usage.maxRssKb * 1024)}${lockText}`;
+  return `sync ${stream.padEnd(9)} ${locked ? 'locked' : 'free  '} ${wallS.toFixed(1).padStart(6)} s, ${pages} pages, peak RSS ${mb(usage.maxRssKb * 1024)} (V8 heap ${mb(usage.peakHeapTotalBytes)}, of it used ${mb(usage.peakHeapUsedBytes)}; outside it ${mb(usage.peakExternalBytes)})${lockText}`;
 }
 
 async function main(): Promise<void> {
