@@ -27,7 +27,11 @@ describe('entity merge', () => {
       updated_at: updatedAt,
     });
     // The newer version first, then a stale copy (an overlapping page), then one whose updated_at is a numeric string.
-    await stage('tickets', 'run-t', [[ticket(1_700_000_500, 'newest')], [ticket(1_700_000_100, 'stale')], [ticket('1700000300', 'middle')]]);
+    await stage('tickets', 'run-t', [
+      [ticket(1_700_000_500, 'newest')],
+      [ticket(1_700_000_100, 'stale')],
+      [ticket('1700000300', 'middle')],
+    ]);
     await withTransaction(env.ctx.pool, (c) => mergeTickets(c, 'run-t'));
     const rows = await env.query<{ title: string; updated_at: Date }>('SELECT title, updated_at FROM tickets');
     expect(rows).toEqual([{ title: 'newest', updated_at: new Date(1_700_000_500_000) }]);

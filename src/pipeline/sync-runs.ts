@@ -40,7 +40,8 @@ export async function abandonStaleRuns(db: Db, stream: EntityStream): Promise<vo
       WHERE stream = $1 AND status = 'running' RETURNING run_id`,
     [stream],
   );
-  if (rows.length > 0) await deleteStagedRows(db, stream, rows.map((r) => r.run_id));
+  const abandoned = rows.map((r) => r.run_id);
+  if (abandoned.length > 0) await deleteStagedRows(db, stream, abandoned);
 }
 
 export async function startRun(db: Db, runId: string, stream: EntityStream, range?: { from: Date | null; to: Date }): Promise<void> {
