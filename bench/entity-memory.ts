@@ -26,7 +26,7 @@ import { migrate } from '../src/db/migrate.js';
 import { createPool } from '../src/db/pool.js';
 import { FakeIntercom } from '../src/fake-intercom/index.js';
 
-const SCHEMA = 'bench_entities_sync';
+const SCHEMA = process.env.BENCH_SCHEMA ?? 'bench_entities_sync';
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const COMPANIES = Number(process.env.BENCH_COMPANIES ?? 300_000);
 const TICKETS = Number(process.env.BENCH_TICKETS ?? 100_000);

@@ -52,7 +52,7 @@ describe('entity merge', () => {
       tags: { tags: [{ id: 't1', name: 'vip' }] },
       segments: { segments: [] },
     });
-    await stage('companies', 'run-c', [[company('Acme, first copy')], [company('Acme "latest"')]]);
+    await stage('companies', 'run-c', [[company('Acme, first copy')], [company('Acme "latest" — Zürich 🚀 \\ \t')]]);
     const result = await withTransaction(env.ctx.pool, (c) => mergeCompanies(c, 'run-c'));
     expect(result).toEqual({ upserted: 1, deleted: 0 });
     const rows = await env.query(
@@ -62,7 +62,7 @@ describe('entity merge', () => {
       {
         id: 'c1',
         company_id: 'C-1',
-        name: 'Acme "latest"',
+        name: 'Acme "latest" — Zürich 🚀 \\ \t',
         plan_id: '9',
         plan_name: 'Pro',
         size: '42',

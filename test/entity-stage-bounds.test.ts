@@ -7,7 +7,7 @@ import { TEST_DATABASE_URL, useTestEnv, type TestEnv } from './helpers/test-env.
 
 /**
  * Issue 7, item 5: staging memory stays bounded while Postgres stalls. Bounded is asserted on what
- * was fetched while the stage table was locked (pages, JSON characters), never on time or RSS;
+ * was fetched while the stage table was locked (pages, bytes of JSON), never on time or RSS;
  * bench/entity-memory.ts measures the RSS.
  */
 const getEnv = useTestEnv({ fake: { tickets: { count: 3000 } } });
@@ -32,12 +32,12 @@ async function lockTable(table: string): Promise<() => Promise<void>> {
 const searchPages = () => env.fake.stats().requests.filter((r) => r.method === 'POST' && r.path === '/tickets/search').length;
 
 describe('staging under a locked stage table', () => {
-  it('a fetcher holds at most the character allowance (plus one page), however many pages it may hold', async () => {
+  it('a fetcher holds at most the byte allowance (plus one page), however many pages it may hold', async () => {
     const unlock = await lockTable('etl_ticket_stage');
-    const stage = new EntityStage(env.ctx.pool, 'tickets', 'run-bounded', { maxBufferedPages: 100, maxBufferedChars: 20_000 });
+    const stage = new EntityStage(env.ctx.pool, 'tickets', 'run-bounded', { maxBufferedPages: 100, maxBufferedBytes: 20_000 });
     const page = (p: number) =>
       Array.from({ length: 10 }, (_, i) => ({ id: `t${p}-${i}`, updated_at: 1_700_000_000, ticket_attributes: { body: 'x'.repeat(150) } }));
-    const pageChars = JSON.stringify(page(10)).length;
+    const pageBytes = JSON.stringify(page(10)).length;
     let fetched = 0;
     const fetcher = (async () => {
       for (let p = 0; p < 40; p++) {
@@ -48,16 +48,16 @@ describe('staging under a locked stage table', () => {
     })();
     try {
       await waitFor(() => stage.waitingForRoom, 10_000, 'the fetcher to wait for room in the stage');
-      // 20,000 characters is about 9 pages of ~2,200: the fetcher stops there, not at 100 pages.
-      expect(fetched).toBeLessThanOrEqual(Math.ceil(20_000 / pageChars) + 1);
-      expect(fetched).toBeGreaterThanOrEqual(Math.floor(20_000 / pageChars));
+      // 20,000 bytes is about 9 pages of ~2,200: the fetcher stops there, not at 100 pages.
+      expect(fetched).toBeLessThanOrEqual(Math.ceil(20_000 / pageBytes) + 1);
+      expect(fetched).toBeGreaterThanOrEqual(Math.floor(20_000 / pageBytes));
       expect(stage.bufferedPages).toBe(fetched); // every page fetched is held, none dropped
     } finally {
       await unlock();
     }
     await fetcher;
     expect(await stage.drain()).toBe(400);
-    expect(stage.counters.peakBufferedPages).toBeLessThanOrEqual(Math.ceil(20_000 / pageChars) + 1);
+    expect(stage.counters.peakBufferedPages).toBeLessThanOrEqual(Math.ceil(20_000 / pageBytes) + 1);
     const [{ n }] = (await env.query<{ n: string }>(`SELECT count(*) AS n FROM etl_ticket_stage WHERE run_id = 'run-bounded'`)) as [
       { n: string },
     ];
