@@ -21,7 +21,11 @@ const MERGE_SETTINGS: Array<[string, string]> = [
   ['enable_mergejoin', 'off'],
 ];
 
-/** Runs `fn` with MERGE_SETTINGS, then puts the transaction's previous values back. */
+/**
+ * Runs `fn` with MERGE_SETTINGS, then puts the transaction's previous values back. Not after a
+ * failure: the transaction is then aborted (another statement would only replace the error with
+ * "current transaction is aborted"), and its rollback undoes SET LOCAL anyway.
+ */
 async function withMergeSettings<T>(client: pg.PoolClient, fn: () => Promise<T>): Promise<T> {
   const names = MERGE_SETTINGS.map(([name]) => name);
   const { rows } = await client.query<{ previous: string[] }>(
@@ -32,11 +36,9 @@ async function withMergeSettings<T>(client: pg.PoolClient, fn: () => Promise<T>)
     client,
     MERGE_SETTINGS.map(([, value]) => value),
   );
-  try {
-    return await fn();
-  } finally {
-    await setLocal(client, rows[0]!.previous);
-  }
+  const result = await fn();
+  await setLocal(client, rows[0]!.previous);
+  return result;
 }
 
 async function setLocal(client: pg.PoolClient, values: string[]): Promise<void> {
