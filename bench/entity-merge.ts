@@ -1,52 +1,83 @@
 /**
- * `npm run bench:entities`: how long the final merge of a companies or tickets run takes at scale.
+ * `npm run bench:entities` (first half; the second is bench/entity-memory.ts): how long the final
+ * merge of a companies or tickets run takes at scale.
  *
- * Stages N companies and M tickets (the fake's fixtures, as Intercom's 2.14 JSON) into
- * `etl_entity_stage` of a throw-away schema, then times `mergeCompanies` and `mergeTickets` inside a
- * transaction, twice each (an insert into empty tables, then an update of every row). Prints
- * seconds and rows per second, and the process's peak RSS. Options: BENCH_COMPANIES (300000),
- * BENCH_TICKETS (100000), DATABASE_URL; BENCH_KEEP=1 keeps the schema `bench_entities` to inspect.
+ * Stages N companies and M tickets (the fake's fixtures, as Intercom's 2.14 JSON) through the
+ * product's EntityStage into the typed stage tables of a throw-away schema (timed apart: in a run
+ * this happens while the scroll or search fetches pages), then times each merge transaction exactly
+ * as the sync runs it — companies: the deletion check, the upsert, the anti join marking missing
+ * companies deleted, dropping the staged rows; tickets: the upsert, dropping the staged rows — twice
+ * each: an insert into empty tables, then an update of every row (staged again).
+ * Options: BENCH_COMPANIES (300000), BENCH_TICKETS (100000), DATABASE_URL; BENCH_KEEP=1 keeps the
+ * schema `bench_entities` to inspect.
  */
+import os from 'node:os';
 import pg from 'pg';
 import { migrate } from '../src/db/migrate.js';
 import { createPool, withClient } from '../src/db/pool.js';
-import { EntityStage } from '../src/sinks/entity-stage.js';
+import { deleteStagedRows, EntityStage } from '../src/sinks/entity-stage.js';
+import type { EntityStream } from '../src/sinks/entity-columns.js';
 import { generateCompany } from '../src/fake-intercom/companies/company-fixtures.js';
 import { generateTicket } from '../src/fake-intercom/tickets/ticket-fixtures.js';
 import { renderTicket } from '../src/fake-intercom/tickets/ticket-versions.js';
-import { mergeCompanies, mergeTickets } from '../src/sinks/entity-merge.js';
+import { countCompanyDeletions, mergeCompanies, mergeTickets } from '../src/sinks/entity-merge.js';
 
 const SCHEMA = 'bench_entities';
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const COMPANIES = Number(process.env.BENCH_COMPANIES ?? 300_000);
 const TICKETS = Number(process.env.BENCH_TICKETS ?? 100_000);
 
-let peakRss = 0;
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+const fmt = (n: number) => Math.round(n).toLocaleString('en');
+const line = (what: string, s: number, n: number) =>
+  console.log(`${what.padEnd(40)} ${s.toFixed(2).padStart(7)} s  ${fmt(n / s).padStart(9)} rows/s`);
+const seconds = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e9;
 
-/** Stages through the product's own EntityStage (COPY in the background, bounded memory). */
-async function stage(pool: pg.Pool, runId: string, count: number, make: (i: number) => Record<string, unknown>): Promise<void> {
-  const stager = new EntityStage(pool, runId);
-  for (let i = 0; i < count; i += 100) {
+/** Stages through the product's own EntityStage (unpacked in Postgres batch by batch, bounded memory). */
+async function stage(
+  pool: pg.Pool,
+  stream: EntityStream,
+  runId: string,
+  count: number,
+  make: (i: number) => Record<string, unknown>,
+): Promise<{ s: number; waitedS: number }> {
+  const started = process.hrtime.bigint();
+  let waited = 0n;
+  const perPage = stream === 'companies' ? 100 : 150;
+  const stager = new EntityStage(pool, stream, runId);
+  for (let i = 0; i < count; i += perPage) {
+    const t = process.hrtime.bigint();
     await stager.waitForRoom();
-    stager.push(Array.from({ length: Math.min(100, count - i) }, (_, j) => make(i + j)));
+    waited += process.hrtime.bigint() - t;
+    stager.push(Array.from({ length: Math.min(perPage, count - i) }, (_, j) => make(i + j)));
   }
+  const t = process.hrtime.bigint();
   await stager.drain();
+  waited += process.hrtime.bigint() - t;
+  return { s: seconds(started), waitedS: Number(waited) / 1e9 };
 }
 
-async function timeMerge(pool: pg.Pool, what: string, n: number, merge: (c: pg.PoolClient) => Promise<unknown>): Promise<number> {
+/** Staging is timed whole; the share spent waiting for Postgres (the rest is generating the fixtures here, fetching in a run). */
+async function timeStaging(what: string, n: number, staging: Promise<{ s: number; waitedS: number }>): Promise<void> {
+  const { s, waitedS } = await staging;
+  console.log(
+    `${what.padEnd(40)} ${s.toFixed(2).padStart(7)} s  ${fmt(n / s).padStart(9)} rows/s  (${waitedS.toFixed(2)} s of it waiting for Postgres)`,
+  );
+}
+
+/** One merge transaction, as sync-companies.ts / sync-tickets.ts run it (minus their bookkeeping rows). */
+async function timeMerge(pool: pg.Pool, stream: EntityStream, runId: string): Promise<number> {
   return withClient(pool, async (client) => {
-    await client.query('BEGIN');
     const started = process.hrtime.bigint();
-    await merge(client);
+    await client.query('BEGIN');
+    if (stream === 'companies') {
+      await countCompanyDeletions(client, runId);
+      await mergeCompanies(client, runId);
+    } else {
+      await mergeTickets(client, runId);
+    }
+    await deleteStagedRows(client, stream, [runId]);
     await client.query('COMMIT');
-    const s = Number(process.hrtime.bigint() - started) / 1e9;
-    console.log(
-      `${what.padEnd(34)} ${s.toFixed(2).padStart(7)} s  ${Math.round(n / s)
-        .toLocaleString('en')
-        .padStart(9)} rows/s`,
-    );
-    return s;
+    return seconds(started);
   });
 }
 
@@ -57,21 +88,29 @@ async function main(): Promise<void> {
   try {
     await migrate(pool, SCHEMA);
     const fixture = { seed: 42, workspaceId: 'benchws', anchorS: Math.floor(Date.now() / 86_400_000) * 86_400 };
-    console.log(`Staging ${COMPANIES.toLocaleString('en')} companies and ${TICKETS.toLocaleString('en')} tickets…`);
-    await stage(pool, 'companies-run', COMPANIES, (i) => generateCompany(fixture, i));
-    await stage(pool, 'tickets-run', TICKETS, (i) => renderTicket(generateTicket(fixture, i), '2.14'));
-    await pool.query('VACUUM ANALYZE etl_entity_stage');
-    const docBytes = await pool.query<{ b: string }>(
-      `SELECT avg(pg_column_size(doc))::int AS b FROM etl_entity_stage WHERE run_id = 'tickets-run'`,
+    const company = (i: number) => generateCompany(fixture, i);
+    const ticket = (i: number) => renderTicket(generateTicket(fixture, i), '2.14');
+    console.log(
+      `${fmt(COMPANIES)} companies and ${fmt(TICKETS)} tickets; load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}\n`,
     );
-    console.log(`average staged ticket document: ${docBytes.rows[0]!.b} bytes (TOASTed and compressed above ~2 kB)\n`);
     for (const pass of ['insert', 'update']) {
-      await timeMerge(pool, `companies merge (${pass}, ${COMPANIES})`, COMPANIES, (c) => mergeCompanies(c, 'companies-run'));
-      await timeMerge(pool, `tickets merge (${pass}, ${TICKETS})`, TICKETS, (c) => mergeTickets(c, 'tickets-run'));
+      const runC = `companies-${pass}`;
+      const runT = `tickets-${pass}`;
+      await timeStaging(`companies staging (${pass}, ${COMPANIES})`, COMPANIES, stage(pool, 'companies', runC, COMPANIES, company));
+      await timeStaging(`tickets staging (${pass}, ${TICKETS})`, TICKETS, stage(pool, 'tickets', runT, TICKETS, ticket));
+      line(`companies merge (${pass}, ${COMPANIES})`, await timeMerge(pool, 'companies', runC), COMPANIES);
+      line(`tickets merge (${pass}, ${TICKETS})`, await timeMerge(pool, 'tickets', runT), TICKETS);
     }
-    console.log(`\npeak RSS of this process: ${Math.round(peakRss / 1e6)} MB`);
+    console.log(
+      `\nload average at the end ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
   } finally {
-    clearInterval(sampler);
     await pool.end();
     if (process.env.BENCH_KEEP !== '1') await admin.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
     await admin.end();

@@ -22,7 +22,7 @@ const runs = () =>
   env.query<{ run_id: string; status: string; error: string | null; rows_deleted: string | null; live_before: string | null }>(
     'SELECT run_id, status, error, rows_deleted, live_before FROM etl_sync_runs ORDER BY started_at',
   );
-const stagedRows = async () => Number((await env.query<{ n: string }>('SELECT count(*) AS n FROM etl_entity_stage'))[0]!.n);
+const stagedRows = async () => Number((await env.query<{ n: string }>('SELECT count(*) AS n FROM etl_company_stage'))[0]!.n);
 const settle = <T>(p: Promise<T>): Promise<T | Error> => p.catch((err: Error) => err);
 const lockKey = async () => {
   const keys = await env.ctx.redis.keys(`${env.queuePrefix}:companies-sync:*`);

@@ -37,7 +37,7 @@ describe('companies sync (scroll)', () => {
     await blocker.connect();
     await blocker.query(`SET search_path TO "${env.schema}"`);
     await blocker.query('BEGIN');
-    await blocker.query('LOCK TABLE etl_entity_stage IN ACCESS EXCLUSIVE MODE');
+    await blocker.query('LOCK TABLE etl_company_stage IN ACCESS EXCLUSIVE MODE');
     return async () => {
       await blocker.query('COMMIT');
       await blocker.end();
@@ -98,7 +98,7 @@ describe('companies sync (scroll)', () => {
     await unlockAgain();
     expect(await failing).toMatch(/restart 1 times \(Postgres took no staged page/);
     expect(await companyCount('_deleted_at IS NULL')).toBe(2600);
-    expect(await env.query('SELECT 1 FROM etl_entity_stage')).toEqual([]);
+    expect(await env.query('SELECT 1 FROM etl_company_stage')).toEqual([]);
   });
 
   it('waits on scroll_exists while another scroll is open, then succeeds', async () => {
@@ -142,7 +142,7 @@ describe('companies sync (scroll)', () => {
     env.fake.injectScrollFailure({ afterPages: 2, kind: 'server_error' });
     await expect(syncCompanies(ctx)).rejects.toThrow(/restart/);
     expect(await companyCount('_deleted_at IS NULL')).toBe(2599); // nothing marked deleted by the failed run
-    expect(await env.query('SELECT 1 FROM etl_entity_stage')).toEqual([]);
+    expect(await env.query('SELECT 1 FROM etl_company_stage')).toEqual([]);
   });
 
   it('two `sync companies` processes at once never overlap their scrolls', async () => {
@@ -158,5 +158,5 @@ describe('companies sync (scroll)', () => {
     expect(first!.closedAt).not.toBeNull();
     expect(second!.openedAt).toBeGreaterThanOrEqual(first!.closedAt!);
     expect(await companyCount()).toBe(1200);
-  });
+  }, 150_000); // two CLI processes, one after the other: slow on a loaded 2-core machine
 });

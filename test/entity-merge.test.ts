@@ -7,8 +7,8 @@ import { useTestEnv } from './helpers/test-env.js';
 /** The final merge of a companies or tickets run, straight from staged documents. */
 const getEnv = useTestEnv();
 
-async function stage(runId: string, pages: Array<Array<Record<string, unknown>>>): Promise<void> {
-  const stager = new EntityStage(getEnv().ctx.pool, runId);
+async function stage(stream: 'companies' | 'tickets', runId: string, pages: Array<Array<Record<string, unknown>>>): Promise<void> {
+  const stager = new EntityStage(getEnv().ctx.pool, stream, runId);
   for (const page of pages) stager.push(page);
   await stager.drain();
 }
@@ -27,7 +27,11 @@ describe('entity merge', () => {
       updated_at: updatedAt,
     });
     // The newer version first, then a stale copy (an overlapping page), then one whose updated_at is a numeric string.
-    await stage('run-t', [[ticket(1_700_000_500, 'newest')], [ticket(1_700_000_100, 'stale')], [ticket('1700000300', 'middle')]]);
+    await stage('tickets', 'run-t', [
+      [ticket(1_700_000_500, 'newest')],
+      [ticket(1_700_000_100, 'stale')],
+      [ticket('1700000300', 'middle')],
+    ]);
     await withTransaction(env.ctx.pool, (c) => mergeTickets(c, 'run-t'));
     const rows = await env.query<{ title: string; updated_at: Date }>('SELECT title, updated_at FROM tickets');
     expect(rows).toEqual([{ title: 'newest', updated_at: new Date(1_700_000_500_000) }]);
@@ -48,7 +52,7 @@ describe('entity merge', () => {
       tags: { tags: [{ id: 't1', name: 'vip' }] },
       segments: { segments: [] },
     });
-    await stage('run-c', [[company('Acme, first copy')], [company('Acme "latest"')]]);
+    await stage('companies', 'run-c', [[company('Acme, first copy')], [company('Acme "latest" — Zürich 🚀 \\ \t')]]);
     const result = await withTransaction(env.ctx.pool, (c) => mergeCompanies(c, 'run-c'));
     expect(result).toEqual({ upserted: 1, deleted: 0 });
     const rows = await env.query(
@@ -58,7 +62,7 @@ describe('entity merge', () => {
       {
         id: 'c1',
         company_id: 'C-1',
-        name: 'Acme "latest"',
+        name: 'Acme "latest" — Zürich 🚀 \\ \t',
         plan_id: '9',
         plan_name: 'Pro',
         size: '42',

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppContext } from '../context.js';
 import { FatalError, NotFoundError, RetriableError } from '../errors.js';
-import { EntityStage, type StageLimits } from '../sinks/entity-stage.js';
+import { deleteStagedRows, EntityStage, type StageLimits } from '../sinks/entity-stage.js';
 import { countCompanyDeletions, mergeCompanies } from '../sinks/entity-merge.js';
 import { retryTransient } from './retry-transient.js';
 import * as runs from './sync-runs.js';
@@ -57,7 +57,7 @@ export async function syncCompanies(ctx: AppContext, options: SyncCompaniesOptio
     let restarts = 0;
     let previousEnd: { pages: number; fetched: number } | null = null;
     for (;;) {
-      const stage = new EntityStage(ctx.pool, runId, options.stage);
+      const stage = new EntityStage(ctx.pool, 'companies', runId, options.stage);
       options.onStage?.(stage);
       try {
         const scrolled = await scrollOnce(ctx, run, stage, previousEnd, options.stage?.stallLimitMs ?? STAGE_STALL_LIMIT_MS);
@@ -73,7 +73,7 @@ export async function syncCompanies(ctx: AppContext, options: SyncCompaniesOptio
               return { refused: reason };
             }
             const merged = await mergeCompanies(client, runId);
-            await client.query('DELETE FROM etl_entity_stage WHERE run_id = $1', [runId]);
+            await deleteStagedRows(client, 'companies', [runId]);
             const r: runs.SyncRunResult = { ...done, stream: 'companies', ...merged };
             await runs.completeRun(client, r);
             return { result: r };

@@ -5,10 +5,12 @@ import { withTransaction } from '../db/pool.js';
 import { describeError, NotReadyError, RetriableError } from '../errors.js';
 import { RedisLock } from './redis-lock.js';
 import { StreamLease } from './stream-lease.js';
+import { deleteStagedRows } from '../sinks/entity-stage.js';
 
 /** Bookkeeping of companies/tickets runs (`etl_sync_runs`) and incremental watermarks (`etl_sync_state`). */
 
-export type EntityStream = 'companies' | 'tickets';
+export type { EntityStream } from '../sinks/entity-columns.js';
+import type { EntityStream } from '../sinks/entity-columns.js';
 type Db = pg.Pool | pg.PoolClient;
 
 export interface SyncRunResult {
@@ -47,7 +49,8 @@ export async function abandonStaleRuns(db: Db, stream: EntityStream): Promise<vo
       WHERE stream = $1 AND status = 'running' RETURNING run_id`,
     [stream],
   );
-  if (rows.length > 0) await db.query('DELETE FROM etl_entity_stage WHERE run_id = ANY($1)', [rows.map((r) => r.run_id)]);
+  const abandoned = rows.map((r) => r.run_id);
+  if (abandoned.length > 0) await deleteStagedRows(db, stream, abandoned);
 }
 
 export async function startRun(db: Db, runId: string, stream: EntityStream, range?: { from: Date | null; to: Date }): Promise<void> {

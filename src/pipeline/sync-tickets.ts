@@ -1,6 +1,6 @@
 import type { AppContext } from '../context.js';
 import { NotFoundError, RetriableError } from '../errors.js';
-import { EntityStage } from '../sinks/entity-stage.js';
+import { deleteStagedRows, EntityStage, type StageLimits } from '../sinks/entity-stage.js';
 import { mergeTickets, replaceTicketReferences } from '../sinks/entity-merge.js';
 import { retryTransient } from './retry-transient.js';
 import * as runs from './sync-runs.js';
@@ -9,6 +9,13 @@ import * as runs from './sync-runs.js';
 const PAGE_RETRIES = 3;
 
 class SearchRestart extends Error {}
+
+export interface SyncTicketsOptions {
+  /** Staging limits (tests make them small). */
+  stage?: Partial<StageLimits>;
+  /** Called with each attempt's stage (tests read its counters). */
+  onStage?: (stage: EntityStage) => void;
+}
 
 /**
  * One incremental tickets run: every ticket with `updated_at >= watermark − overlap` and
@@ -19,7 +26,12 @@ class SearchRestart extends Error {}
  * harmless. ticket_types and ticket_states are refreshed on every run. `signal` (the job's
  * cancellation) aborts in-flight requests; the run then ends as interrupted, having merged nothing.
  */
-export async function syncTickets(ctx: AppContext, now: () => number = Date.now, signal?: AbortSignal): Promise<runs.SyncRunResult> {
+export async function syncTickets(
+  ctx: AppContext,
+  now: () => number = Date.now,
+  signal?: AbortSignal,
+  options: SyncTicketsOptions = {},
+): Promise<runs.SyncRunResult> {
   const cfg = ctx.config.entities;
   const log = ctx.log.child({ stream: 'tickets' });
   return runs.withStreamRun(ctx, 'tickets', signal, async (run) => {
@@ -34,14 +46,15 @@ export async function syncTickets(ctx: AppContext, now: () => number = Date.now,
     const [types, states] = await Promise.all([ctx.intercom.listTicketTypes(signal), listStates(ctx, signal)]);
     let restarts = 0;
     for (;;) {
-      const stage = new EntityStage(ctx.pool, runId);
+      const stage = new EntityStage(ctx.pool, 'tickets', runId, options.stage);
+      options.onStage?.(stage);
       try {
         const pages = await searchAll(ctx, run, stage, ticketQuery(fromSec, runStartSec));
         const fetched = await stage.drain();
         const result = await run.mergeTransaction(async (client) => {
           const upserted = await mergeTickets(client, runId);
           await replaceTicketReferences(client, types, states);
-          await client.query('DELETE FROM etl_entity_stage WHERE run_id = $1', [runId]);
+          await deleteStagedRows(client, 'tickets', [runId]);
           await runs.setWatermark(client, 'tickets', new Date(runStartSec * 1000), runId);
           const watermarkIso = new Date(runStartSec * 1000).toISOString();
           const r: runs.SyncRunResult = {

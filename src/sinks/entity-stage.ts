@@ -1,28 +1,59 @@
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
-import { withClient } from '../db/pool.js';
+import { ENTITY_COLUMNS, stagingStatement, type EntityStream } from './entity-columns.js';
 
 type Doc = Record<string, unknown>;
 
 export interface StageLimits {
-  /** Pages held in memory at most — waiting, plus being COPYed. Default 20 (2,000 companies). */
+  /** Pages held in memory at most — waiting, plus being staged. Default 20 (2,000 companies). */
   maxBufferedPages: number;
+  /**
+   * Bytes of JSON held at most, waiting plus being staged: a page of tickets (150, ~5 kB each)
+   * is seven times a page of companies. Default 4 MiB (about 5 pages of tickets). The fetcher may
+   * overshoot by one page (room is checked before a page is fetched).
+   */
+  maxBufferedBytes: number;
 }
 
-export const DEFAULT_STAGE_LIMITS: StageLimits = { maxBufferedPages: 20 };
+export const DEFAULT_STAGE_LIMITS: StageLimits = { maxBufferedPages: 20, maxBufferedBytes: 4 * 1024 * 1024 };
+
+const COMMA = Buffer.from(',');
+/** jsonb's binary input format (a Buffer parameter is sent binary): a version byte, 1, then the JSON text. */
+const JSONB_ARRAY_START = Buffer.from([1, 0x5b]);
+const ARRAY_END = Buffer.from(']');
+
+/** The staging statement of each stream, built once. */
+const STAGING_SQL: Record<EntityStream, string> = {
+  companies: stagingStatement(ENTITY_COLUMNS.companies),
+  tickets: stagingStatement(ENTITY_COLUMNS.tickets),
+};
+
+/** Deletes the staged rows of these runs (after a merge, or when a run is abandoned). */
+export async function deleteStagedRows(db: pg.Pool | pg.PoolClient, stream: EntityStream, runIds: string[]): Promise<void> {
+  await db.query(`DELETE FROM ${ENTITY_COLUMNS[stream].stageTable} WHERE run_id = ANY($1)`, [runIds]);
+}
 
 /**
  * Staging for a companies/tickets run. `push()` only appends to memory and returns at once, and a
- * background loop COPYs what has accumulated into `etl_entity_stage` in batches; the run merges
- * the staged rows at its end, in one transaction. Memory is bounded: the fetcher calls
- * `waitForRoom()` before fetching another page, which waits while `maxBufferedPages` pages are
- * held (a companies scroll gives up waiting before it would expire; see sync-companies.ts).
+ * background loop sends what has accumulated to Postgres in batches, where each batch is unpacked
+ * from JSON into typed rows of the stream's stage table (`etl_company_stage`, `etl_ticket_stage`)
+ * while the fetcher goes on; the run merges the staged rows at its end, in one transaction, with
+ * nothing left to unpack (entity-merge.ts). Memory is bounded: the fetcher calls
+ * `waitForRoom()` before fetching another page, which waits while `maxBufferedPages` pages or
+ * `maxBufferedBytes` of JSON are held (a companies scroll gives up waiting before it would expire;
+ * see sync-companies.ts).
  */
 export class EntityStage {
-  private pages: Doc[][] = [];
+  /**
+   * Pages waiting to be staged, each held as its documents' JSON (UTF-8, comma-separated) and
+   * their count: a page of parsed tickets takes several times the memory of its text, and the text
+   * is what the staging statement is sent anyway. Bytes, not one string: each document is
+   * stringified alone and copied out of V8's heap, because a string of a whole page or batch
+   * (100 kB–4 MB) goes straight into V8's large-object space, which only a full GC frees — measured:
+   * tens of MB of such garbage between full GCs at 100 pages a second.
+   */
+  private pages: Array<{ json: Buffer; count: number }> = [];
   private inFlightPages = 0;
+  private bufferedBytes = 0;
   private flushing: Promise<void> | null = null;
   private failure: unknown = null;
   private roomWaiters: Array<() => void> = [];
@@ -33,13 +64,14 @@ export class EntityStage {
 
   constructor(
     private readonly pool: pg.Pool,
+    readonly stream: EntityStream,
     readonly runId: string,
     limits: Partial<StageLimits> = {},
   ) {
     this.limits = { ...DEFAULT_STAGE_LIMITS, ...limits };
   }
 
-  /** Pages in memory now: waiting for a COPY, or in the running one. */
+  /** Pages in memory now: waiting to be staged, or in the batch being staged. */
   get bufferedPages(): number {
     return this.pages.length + this.inFlightPages;
   }
@@ -53,7 +85,14 @@ export class EntityStage {
   push(docs: Doc[]): void {
     if (this.failure) throw this.failure;
     if (docs.length === 0) return;
-    this.pages.push(docs);
+    const parts: Buffer[] = [];
+    for (const doc of docs) {
+      if (parts.length > 0) parts.push(COMMA);
+      parts.push(Buffer.from(JSON.stringify(doc)));
+    }
+    const json = Buffer.concat(parts);
+    this.pages.push({ json, count: docs.length });
+    this.bufferedBytes += json.length;
     this.counters.peakBufferedPages = Math.max(this.counters.peakBufferedPages, this.bufferedPages);
     // Reset through .finally, which runs after this assignment: were flushLoop to finish
     // synchronously and reset the field itself, a stale settled promise would stay behind and
@@ -69,7 +108,7 @@ export class EntityStage {
    */
   async waitForRoom(timeoutMs = Infinity, signal?: AbortSignal): Promise<boolean> {
     if (this.failure) throw this.failure;
-    if (this.bufferedPages < this.limits.maxBufferedPages) return true;
+    if (this.hasRoom()) return true;
     this.counters.waitsForRoom += 1;
     let timer: NodeJS.Timeout | undefined;
     let wake!: () => void;
@@ -104,19 +143,25 @@ export class EntityStage {
   async clear(): Promise<void> {
     while (this.flushing) await this.flushing.catch(() => {});
     this.pages = [];
-    await this.pool.query('DELETE FROM etl_entity_stage WHERE run_id = $1', [this.runId]);
+    this.bufferedBytes = 0;
+    await deleteStagedRows(this.pool, this.stream, [this.runId]);
   }
 
   private async flushLoop(): Promise<void> {
-    // At most half the allowance per COPY, so the fetcher can keep filling the other half meanwhile.
-    const batchPages = Math.max(1, Math.floor(this.limits.maxBufferedPages / 2));
     try {
       while (this.pages.length > 0 && !this.failure) {
-        const batch = this.pages.splice(0, batchPages);
+        const batch = this.pages.splice(0, this.batchSize());
+        const bytes = batch.reduce((n, page) => n + page.json.length, 0);
+        const docs = Buffer.concat([
+          JSONB_ARRAY_START,
+          ...batch.flatMap((page, i) => (i === 0 ? [page.json] : [COMMA, page.json])),
+          ARRAY_END,
+        ]);
         this.inFlightPages = batch.length;
-        await this.copy(batch.flat());
-        this.staged += batch.reduce((n, page) => n + page.length, 0);
+        await this.pool.query(STAGING_SQL[this.stream], [this.runId, docs]);
+        this.staged += batch.reduce((n, page) => n + page.count, 0);
         this.inFlightPages = 0;
+        this.bufferedBytes -= bytes;
         this.wakeWaiters();
       }
     } catch (err) {
@@ -126,31 +171,26 @@ export class EntityStage {
     this.wakeWaiters();
   }
 
+  private hasRoom(): boolean {
+    return this.bufferedPages < this.limits.maxBufferedPages && this.bufferedBytes < this.limits.maxBufferedBytes;
+  }
+
+  /** Pages for the next batch: at most half of each allowance (at least one page), so the fetcher can fill the other half meanwhile. */
+  private batchSize(): number {
+    const maxPages = Math.max(1, Math.floor(this.limits.maxBufferedPages / 2));
+    let pages = 0;
+    let bytes = 0;
+    while (
+      pages < Math.min(maxPages, this.pages.length) &&
+      (pages === 0 || bytes + this.pages[pages]!.json.length <= this.limits.maxBufferedBytes / 2)
+    ) {
+      bytes += this.pages[pages]!.json.length;
+      pages += 1;
+    }
+    return pages;
+  }
+
   private wakeWaiters(): void {
     for (const wake of this.roomWaiters) wake();
   }
-
-  private async copy(batch: Doc[]): Promise<void> {
-    const runId = escapeCopyText(this.runId);
-    // COPY text format: tab-separated, backslash escapes. JSON.stringify never emits raw tabs or
-    // newlines, so doubling backslashes is the only escaping needed.
-    const lines = batch.map(
-      (d) => `${runId}\t${escapeCopyText(String(d.id ?? ''))}\t${updatedAtText(d.updated_at)}\t${escapeCopyText(JSON.stringify(d))}\n`,
-    );
-    await withClient(this.pool, async (client) => {
-      const copy = client.query(copyFrom('COPY etl_entity_stage (run_id, entity_id, updated_at, doc) FROM STDIN'));
-      await pipeline(Readable.from(lines), copy);
-    });
-  }
-}
-
-/** `updated_at` for the stage's numeric column, read like the merge's etl_numeric(); `\N` (NULL) otherwise. */
-function updatedAtText(value: unknown): string {
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  if (typeof value === 'string' && /^\s*-?\d+(\.\d+)?([eE][-+]?\d+)?\s*$/.test(value)) return value.trim();
-  return '\\N';
-}
-
-function escapeCopyText(s: string): string {
-  return s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 }
