@@ -3,15 +3,42 @@ import type { AppContext } from '../src/context.js';
 import { durationFromSamples, finishedAtEstimate, nextPollDelay, noteRunning } from '../src/pipeline/export-timing.js';
 
 describe('poll timing (issue 7 §2)', () => {
-  it('without history: the poll interval first, then half the time waited, at most 60 s', () => {
+  it('without history: the poll interval first, then a quarter of the time waited, at most 60 s', () => {
     for (let i = 0; i < 20; i++) {
       const first = nextPollDelay(0, null, 2000);
       expect(first).toBeGreaterThanOrEqual(1800);
       expect(first).toBeLessThanOrEqual(2200);
+      expect(nextPollDelay(4_000, null, 2000)).toBeGreaterThanOrEqual(1800); // never below the poll interval
       const later = nextPollDelay(20_000, null, 2000);
-      expect(later).toBeGreaterThanOrEqual(9000);
-      expect(later).toBeLessThanOrEqual(11_000);
+      expect(later).toBeGreaterThanOrEqual(4500);
+      expect(later).toBeLessThanOrEqual(5500);
       expect(nextPollDelay(10 * 3_600_000, null, 2000)).toBeLessThanOrEqual(66_000);
+    }
+  });
+
+  it("without history but with other datasets' history: first at 0.8 × their quickest export, then as without", () => {
+    for (let i = 0; i < 20; i++) {
+      const first = nextPollDelay(0, null, 2000, 20_000);
+      expect(first).toBeGreaterThanOrEqual(14_400);
+      expect(first).toBeLessThanOrEqual(17_600);
+      const after = nextPollDelay(16_000, null, 2000, 20_000);
+      expect(after).toBeGreaterThanOrEqual(3600);
+      expect(after).toBeLessThanOrEqual(4400);
+      // A floor within the poll interval changes nothing.
+      expect(nextPollDelay(0, null, 2000, 2500)).toBeLessThanOrEqual(2200);
+    }
+  });
+
+  it('a 10–60 s export without history is seen finished within 30 % of its duration (was up to 50 %)', () => {
+    for (const actual of [10_000, 23_000, 35_000, 47_000, 60_000]) {
+      let t = 0;
+      let polls = 0;
+      do {
+        t += nextPollDelay(t, null, 2000);
+        polls++;
+      } while (t < actual);
+      expect(t - actual).toBeLessThanOrEqual(actual * 0.3);
+      expect(polls).toBeLessThanOrEqual(15);
     }
   });
 
