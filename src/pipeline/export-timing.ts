@@ -11,6 +11,8 @@ const REFRESH_EMPTY_MS = 2_000;
 const MIN_STEP_MS = 250;
 /** Samples needed before the spread of a dataset's durations is trusted (fewer: one expectation). */
 const MIN_SAMPLES_FOR_SPREAD = 4;
+/** The 10th/90th percentile lies this many median absolute deviations from the median (even spread: 1.6). */
+const MAD_TO_P10_P90 = 1.6;
 /** The spread is taken as at least this share of the typical duration (steps never collapse to 0). */
 const MIN_SPREAD_SHARE = 0.02;
 /** Polls looking at the spread: a step is the spread divided by this. */
@@ -90,8 +92,17 @@ export function durationFromSamples(sorted: number[], windowMs: number): Expecte
     const ms = sorted[0]! * windowMs;
     return { lowMs: ms * 0.95, highMs: ms * 1.05 };
   }
-  const at = (q: number) => sorted[Math.round(q * (n - 1))]! * windowMs;
-  return { lowMs: at(0.1), highMs: at(0.9) };
+  // The 10th and 90th percentiles, estimated as median ∓ 1.6 × the median absolute deviation
+  // (exact for an even spread such as ±5 %): a few samples from polls made with little history
+  // (their finish bracketed coarsely) do not stretch the spread, as they did the plain percentiles.
+  const median = medianOf(sorted);
+  const mad = medianOf(sorted.map((x) => Math.abs(x - median)).sort((a, b) => a - b));
+  return { lowMs: (median - MAD_TO_P10_P90 * mad) * windowMs, highMs: (median + MAD_TO_P10_P90 * mad) * windowMs };
+}
+
+function medianOf(sorted: number[]): number {
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /**
