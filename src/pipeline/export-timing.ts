@@ -11,11 +11,8 @@ const REFRESH_EMPTY_MS = 2_000;
 const MIN_STEP_MS = 250;
 /** Samples needed before the spread of a dataset's durations is trusted (fewer: one expectation). */
 const MIN_SAMPLES_FOR_SPREAD = 4;
-/**
- * With fewer samples, the expectation is the smallest ± this share: the first samples come from polls
- * made without history, whose finish is bracketed only to within ~⅓ of the time waited.
- */
-const FEW_SAMPLES_SPREAD = 0.1;
+/** The 10th/90th percentile lies this many median absolute deviations from the median (even spread: 1.6). */
+const MAD_TO_P10_P90 = 1.6;
 /** The spread is taken as at least this share of the typical duration (steps never collapse to 0). */
 const MIN_SPREAD_SHARE = 0.02;
 /** Polls looking at the spread: a step is the spread divided by this. */
@@ -23,7 +20,7 @@ const POLLS_IN_SPREAD = 2.5;
 /** The first poll comes this share of the spread before the usual earliest finish. */
 const FIRST_POLL_MARGIN = 0.1;
 /** Without history, the step between polls is this share of the time waited so far (a geometric schedule). */
-const COLD_STEP_SHARE = 1 / 3;
+const COLD_STEP_SHARE = 0.25;
 /** …and the first poll comes no earlier than this share of the quickest recent export of another dataset. */
 const COLD_FLOOR_SHARE = 0.8;
 /** Exports of this process last seen running, by Intercom job id (see `noteRunning`); bounded. */
@@ -93,16 +90,24 @@ export function durationFromSamples(sorted: number[], windowMs: number): Expecte
   if (n < MIN_SAMPLES_FOR_SPREAD) {
     // Few samples: around the smallest (the others may carry the lateness of polls made without history).
     const ms = sorted[0]! * windowMs;
-    return { lowMs: ms * (1 - FEW_SAMPLES_SPREAD), highMs: ms * (1 + FEW_SAMPLES_SPREAD) };
+    return { lowMs: ms * 0.95, highMs: ms * 1.05 };
   }
-  const at = (q: number) => sorted[Math.round(q * (n - 1))]! * windowMs;
-  return { lowMs: at(0.1), highMs: at(0.9) };
+  // The 10th and 90th percentiles, estimated as median ∓ 1.6 × the median absolute deviation
+  // (exact for an even spread such as ±5 %): a few samples from polls made with little history
+  // (their finish bracketed coarsely) do not stretch the spread, as they did the plain percentiles.
+  const median = medianOf(sorted);
+  const mad = medianOf(sorted.map((x) => Math.abs(x - median)).sort((a, b) => a - b));
+  return { lowMs: (median - MAD_TO_P10_P90 * mad) * windowMs, highMs: (median + MAD_TO_P10_P90 * mad) * windowMs };
+}
+
+function medianOf(sorted: number[]): number {
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /**
  * When to look at an export again, `runningForMs` after its enqueue. Without history: at the poll
- * interval (or at 0.8 × `coldFloor`, the quickest export of other datasets, if later), then a third
- * of the time waited so far (capped at 60 s). With history: first just before the
+ * interval, then half the time waited so far (capped at 60 s). With history: first just before the
  * usual earliest finish, then in steps of the spread / 2.5 up to the usual latest, then in steps growing
  * by half the time past it. An export found finished at the first poll records that poll's time;
  * later ones the middle between the last poll that saw them running and the first that saw them
