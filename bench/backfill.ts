@@ -229,7 +229,7 @@ function memoryLines(samples: MemorySample[] | undefined): string[] {
  * next enqueue (the refill: release, dispatch, job pick-up, enqueue).
  */
 function slotLossLines(
-  jobs: Array<{ id: string; enqueuedAtMs: number; finishedAtMs: number }>,
+  jobs: Array<{ id: string; datasetId: string; enqueuedAtMs: number; finishedAtMs: number }>,
   requests: Array<{ method: string; path: string; at: number }>,
   from: number,
   to: number,
@@ -273,7 +273,25 @@ function slotLossLines(
     const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
     return `mean ${Math.round(mean)} ms, p50 ${sorted[Math.floor(sorted.length / 2)]} ms, p90 ${sorted[Math.floor(sorted.length * 0.9)]} ms`;
   };
+  // By the export's rank within its dataset (by enqueue): the first ones are polled with little or no history.
+  const rankOf = new Map<string, number>();
+  const perDataset = new Map<string, number>();
+  for (const j of [...jobs].sort((a, b) => a.enqueuedAtMs - b.enqueuedAtMs)) {
+    const n = (perDataset.get(j.datasetId) ?? 0) + 1;
+    perDataset.set(j.datasetId, n);
+    rankOf.set(j.id, n);
+  }
+  const byRank = (lo: number, hi: number) => {
+    const sel = jobs.filter((j) => rankOf.get(j.id)! >= lo && rankOf.get(j.id)! <= hi && firstStatusAfter.has(j.id));
+    if (sel.length === 0) return 'n/a';
+    const lateMs = meanOf(sel.map((j) => firstStatusAfter.get(j.id)! - j.finishedAtMs));
+    const share = meanOf(sel.map((j) => (firstStatusAfter.get(j.id)! - j.finishedAtMs) / (j.finishedAtMs - j.enqueuedAtMs)));
+    return `${sel.length} exports, ${meanOf(sel.map((j) => statusCalls.get(j.id) ?? 0)).toFixed(2)} status calls, late ${Math.round(lateMs)} ms (${(100 * share).toFixed(1)} % of the export), ${(sel.reduce((s, j) => s + firstStatusAfter.get(j.id)! - j.finishedAtMs, 0) / 1000).toFixed(1)} s in all`;
+  };
   return [
+    `  by rank in its dataset     1st: ${byRank(1, 1)}`,
+    `                             2nd–4th: ${byRank(2, 4)}`,
+    `                             5th on: ${byRank(5, Infinity)}`,
     `  before 5 unfinished        ${((enqueues[SLOTS - 1]! - from) / 1000).toFixed(1)} s (start-up, plan, first enqueues)`,
     lastFull === null
       ? `  tail after last 5          (never ${SLOTS} unfinished at once)`

@@ -5,6 +5,7 @@ import { exportWindowPayload, windowLauncher } from '../src/jobs/export-window.j
 import { startWorkers } from '../src/jobs/workers.js';
 import { advanceExportWindow } from '../src/pipeline/advance-export.js';
 import { dispatchWindows, type WindowLauncher } from '../src/pipeline/dispatch-windows.js';
+import { coldFloorMs } from '../src/pipeline/export-timing.js';
 import { windowJobId, type WindowKey } from '../src/pipeline/export-ledger.js';
 import { planReportExports } from '../src/pipeline/plan-exports.js';
 import { waitForWindows } from '../src/pipeline/wait-for-windows.js';
@@ -164,6 +165,15 @@ describe('learned export durations', () => {
       expect(r.exported.getTime()).toBeGreaterThanOrEqual(lastRunning);
       expect(r.exported.getTime()).toBeLessThan(firstFinished);
     }
+    // A dataset without history starts polling no earlier than the quickest export of the others.
+    const durations = await env.query<{ ms: number }>(
+      `SELECT extract(epoch FROM exported_at - enqueued_at) * 1000 AS ms FROM etl_export_windows WHERE dataset_id = 'conversation'`,
+    );
+    const fastest = Math.min(...durations.map((d) => Number(d.ms)));
+    expect(fastest).toBeGreaterThan(1000);
+    expect(await coldFloorMs(env.ctx, 'ticket', DAY)).toBeCloseTo(fastest, 0);
+    expect(await coldFloorMs(env.ctx, 'ticket', DAY / 2)).toBeCloseTo(fastest / 2, 0); // scaled to the window
+    expect(await coldFloorMs(env.ctx, 'conversation', DAY)).toBeNull(); // only its own history: none from others
   }, 60_000);
 });
 

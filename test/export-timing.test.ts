@@ -3,15 +3,42 @@ import type { AppContext } from '../src/context.js';
 import { durationFromSamples, finishedAtEstimate, nextPollDelay, noteRunning } from '../src/pipeline/export-timing.js';
 
 describe('poll timing (issue 7 §2)', () => {
-  it('without history: the poll interval first, then half the time waited, at most 60 s', () => {
+  it('without history: the poll interval first, then a quarter of the time waited, at most 60 s', () => {
     for (let i = 0; i < 20; i++) {
       const first = nextPollDelay(0, null, 2000);
       expect(first).toBeGreaterThanOrEqual(1800);
       expect(first).toBeLessThanOrEqual(2200);
+      expect(nextPollDelay(4_000, null, 2000)).toBeGreaterThanOrEqual(1800); // never below the poll interval
       const later = nextPollDelay(20_000, null, 2000);
-      expect(later).toBeGreaterThanOrEqual(9000);
-      expect(later).toBeLessThanOrEqual(11_000);
+      expect(later).toBeGreaterThanOrEqual(4500);
+      expect(later).toBeLessThanOrEqual(5500);
       expect(nextPollDelay(10 * 3_600_000, null, 2000)).toBeLessThanOrEqual(66_000);
+    }
+  });
+
+  it("without history but with other datasets' history: first at 0.8 × their quickest export, then as without", () => {
+    for (let i = 0; i < 20; i++) {
+      const first = nextPollDelay(0, null, 2000, 20_000);
+      expect(first).toBeGreaterThanOrEqual(14_400);
+      expect(first).toBeLessThanOrEqual(17_600);
+      const after = nextPollDelay(16_000, null, 2000, 20_000);
+      expect(after).toBeGreaterThanOrEqual(3600);
+      expect(after).toBeLessThanOrEqual(4400);
+      // A floor within the poll interval changes nothing.
+      expect(nextPollDelay(0, null, 2000, 2500)).toBeLessThanOrEqual(2200);
+    }
+  });
+
+  it('a 10–60 s export without history is seen finished within 30 % of its duration (was up to 50 %)', () => {
+    for (const actual of [10_000, 23_000, 35_000, 47_000, 60_000]) {
+      let t = 0;
+      let polls = 0;
+      do {
+        t += nextPollDelay(t, null, 2000);
+        polls++;
+      } while (t < actual);
+      expect(t - actual).toBeLessThanOrEqual(actual * 0.3);
+      expect(polls).toBeLessThanOrEqual(15);
     }
   });
 
@@ -30,7 +57,16 @@ describe('poll timing (issue 7 §2)', () => {
     expect(durationFromSamples([], 1000)).toBeNull();
     expect(durationFromSamples([2, 3, 4], 1000)).toEqual({ lowMs: 1900, highMs: 2100 });
     const samples = Array.from({ length: 21 }, (_, i) => 1 + i / 20); // 1.00 … 2.00
-    expect(durationFromSamples(samples, 1000)).toEqual({ lowMs: 1100, highMs: 1900 });
+    const even = durationFromSamples(samples, 1000)!;
+    expect(even.lowMs).toBeCloseTo(1100, 6);
+    expect(even.highMs).toBeCloseTo(1900, 6);
+  });
+
+  it('a few coarse samples (from polls with little history) do not stretch the spread', () => {
+    // Five exports of ±2 % and one first export whose finish was bracketed 40 % late.
+    const learned = durationFromSamples([0.98, 0.99, 1.0, 1.01, 1.02, 1.4], 10_000)!;
+    expect(learned.lowMs).toBeGreaterThan(9_700);
+    expect(learned.highMs).toBeLessThan(10_400); // the plain 90th percentile was the outlier: 14,000
   });
 
   it('polls a 10–60 s export with ±5 % jitter ≤ 3 times on average, and sees it finished within 5 % of its duration', () => {

@@ -9,7 +9,7 @@ import { markRollupDirty } from '../sinks/daily-rollups.js';
 import { exportWaitDuration, recordWindowLoaded } from '../metrics.js';
 import { dispatchWindows, NO_LAUNCHER, type WindowLauncher } from './dispatch-windows.js';
 import * as ledger from './export-ledger.js';
-import { expectedExportMs, finishedAtEstimate, jitter, nextPollDelay, noteRunning } from './export-timing.js';
+import { coldFloorMs, expectedExportMs, finishedAtEstimate, jitter, nextPollDelay, noteRunning } from './export-timing.js';
 import { formatWindow, toIntercomBounds } from './time-windows.js';
 import { settleWindowZone, zoneToRead, type ZoneSettings } from './timestamp-zones.js';
 import { windowLogFields } from './window-log.js';
@@ -108,8 +108,14 @@ async function advance(
     log = log.child({ intercomJobId: job.jobIdentifier });
     log.info('export enqueued');
     // Intercom needs time: look at the status when it is likely done (learned), not in the same instant.
-    const expected = await expectedExportMs(ctx, key.datasetId, key.window.end - key.window.start);
-    const firstPollMs = expected === null ? jitter(cfg.pollIntervalMs) : nextPollDelay(0, expected, cfg.pollIntervalMs);
+    const windowMs = key.window.end - key.window.start;
+    const expected = await expectedExportMs(ctx, key.datasetId, windowMs);
+    const firstPollMs = nextPollDelay(
+      0,
+      expected,
+      cfg.pollIntervalMs,
+      expected === null ? await coldFloorMs(ctx, key.datasetId, windowMs) : null,
+    );
     // A long export sleeps in BullMQ's delayed set; a short one is waited for here, once, so that
     // a quick export costs one job run instead of two (the worker is held for at most this long).
     if (firstPollMs > MAX_IN_RUN_WAIT_MS) throw new NotReadyError(`export ${job.jobIdentifier} enqueued`, firstPollMs);
@@ -142,8 +148,13 @@ async function advance(
   if (phase === 'running' && runningForMs <= cfg.exportTimeoutMs) {
     noteRunning(ctx, intercomJobId, seenAt);
     if (status.status !== row.intercomStatus) await ledger.recordIntercomStatus(ctx.pool, key, status.status);
-    const expected = await expectedExportMs(ctx, key.datasetId, key.window.end - key.window.start);
-    throw new NotReadyError(`export ${intercomJobId} is ${status.status}`, nextPollDelay(runningForMs, expected, cfg.pollIntervalMs));
+    const windowMs = key.window.end - key.window.start;
+    const expected = await expectedExportMs(ctx, key.datasetId, windowMs);
+    const floor = expected === null ? await coldFloorMs(ctx, key.datasetId, windowMs) : null;
+    throw new NotReadyError(
+      `export ${intercomJobId} is ${status.status}`,
+      nextPollDelay(runningForMs, expected, cfg.pollIntervalMs, floor),
+    );
   }
   if (phase === 'running') {
     // Intercom still counts the job against the workspace's 5: keep its slot until the lease expires

@@ -11,12 +11,18 @@ const REFRESH_EMPTY_MS = 2_000;
 const MIN_STEP_MS = 250;
 /** Samples needed before the spread of a dataset's durations is trusted (fewer: one expectation). */
 const MIN_SAMPLES_FOR_SPREAD = 4;
+/** The 10th/90th percentile lies this many median absolute deviations from the median (even spread: 1.6). */
+const MAD_TO_P10_P90 = 1.6;
 /** The spread is taken as at least this share of the typical duration (steps never collapse to 0). */
 const MIN_SPREAD_SHARE = 0.02;
 /** Polls looking at the spread: a step is the spread divided by this. */
 const POLLS_IN_SPREAD = 2.5;
 /** The first poll comes this share of the spread before the usual earliest finish. */
 const FIRST_POLL_MARGIN = 0.1;
+/** Without history, the step between polls is this share of the time waited so far (a geometric schedule). */
+const COLD_STEP_SHARE = 0.25;
+/** …and the first poll comes no earlier than this share of the quickest recent export of another dataset. */
+const COLD_FLOOR_SHARE = 0.8;
 /** Exports of this process last seen running, by Intercom job id (see `noteRunning`); bounded. */
 const MAX_RUNNING_NOTES = 1_000;
 
@@ -37,6 +43,8 @@ interface Learned {
 
 /** Per context: learned durations of each dataset (a cache of the ledger, not state). */
 const cache = new WeakMap<AppContext, Map<string, Learned>>();
+/** Per context: the quickest recent export of another dataset, by dataset (ms per ms of window). */
+const quickestCache = new WeakMap<AppContext, Map<string, { readAt: number; perWindowMs: number | null }>>();
 /** Per context: when this process last saw an export still running (a hint for `finishedAtEstimate`). */
 const lastSeenRunning = new WeakMap<AppContext, Map<string, number>>();
 
@@ -59,6 +67,22 @@ export async function expectedExportMs(ctx: AppContext, datasetId: string, windo
   return durationFromSamples(learned.perWindowMs, windowMs);
 }
 
+/**
+ * For a dataset without history: how long its export of `window` takes at the least, as far as the
+ * ledger tells — the quickest recent export of any other dataset, scaled to the window — or null.
+ * Datasets differ (a bigger one is slower), so this only keeps the first polls from coming too early.
+ */
+export async function coldFloorMs(ctx: AppContext, datasetId: string, windowMs: number): Promise<number | null> {
+  let perDataset = quickestCache.get(ctx);
+  if (!perDataset) quickestCache.set(ctx, (perDataset = new Map()));
+  let known = perDataset.get(datasetId);
+  if (!known || Date.now() - known.readAt > REFRESH_EMPTY_MS) {
+    known = { readAt: Date.now(), perWindowMs: await ledger.quickestOtherExport(ctx.pool, datasetId) };
+    perDataset.set(datasetId, known);
+  }
+  return known.perWindowMs === null ? null : known.perWindowMs * windowMs;
+}
+
 /** The expectation from sorted samples (ms per ms of window); exported for tests. */
 export function durationFromSamples(sorted: number[], windowMs: number): ExpectedDuration | null {
   const n = sorted.length;
@@ -68,8 +92,17 @@ export function durationFromSamples(sorted: number[], windowMs: number): Expecte
     const ms = sorted[0]! * windowMs;
     return { lowMs: ms * 0.95, highMs: ms * 1.05 };
   }
-  const at = (q: number) => sorted[Math.round(q * (n - 1))]! * windowMs;
-  return { lowMs: at(0.1), highMs: at(0.9) };
+  // The 10th and 90th percentiles, estimated as median ∓ 1.6 × the median absolute deviation
+  // (exact for an even spread such as ±5 %): a few samples from polls made with little history
+  // (their finish bracketed coarsely) do not stretch the spread, as they did the plain percentiles.
+  const median = medianOf(sorted);
+  const mad = medianOf(sorted.map((x) => Math.abs(x - median)).sort((a, b) => a - b));
+  return { lowMs: (median - MAD_TO_P10_P90 * mad) * windowMs, highMs: (median + MAD_TO_P10_P90 * mad) * windowMs };
+}
+
+function medianOf(sorted: number[]): number {
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /**
@@ -82,8 +115,17 @@ export function durationFromSamples(sorted: number[], windowMs: number): Expecte
  * drift later and later. (On the fake's ±5 % export jitter: ~2.7 polls per export, the slot idle
  * ~1.6 % of an export's time between its finish and the poll that sees it.)
  */
-export function nextPollDelay(runningForMs: number, expected: ExpectedDuration | null, baseMs: number): number {
-  if (expected === null) return jitter(Math.min(MAX_POLL_DELAY_MS, Math.max(baseMs, runningForMs / 2)));
+export function nextPollDelay(
+  runningForMs: number,
+  expected: ExpectedDuration | null,
+  baseMs: number,
+  coldFloor: number | null = null,
+): number {
+  if (expected === null) {
+    const firstAt = coldFloor === null ? 0 : coldFloor * COLD_FLOOR_SHARE;
+    if (runningForMs < firstAt - baseMs) return jitter(Math.round(firstAt - runningForMs));
+    return jitter(Math.min(MAX_POLL_DELAY_MS, Math.max(baseMs, runningForMs * COLD_STEP_SHARE)));
+  }
   const { lowMs, highMs } = expected;
   const spread = Math.max(highMs - lowMs, ((lowMs + highMs) / 2) * MIN_SPREAD_SHARE);
   // The first look a little before the usual earliest finish: an export found finished there records

@@ -93,3 +93,20 @@ export async function recentExportDurations(db: Db, datasetId: string, limit = 2
   );
   return rows.map((r) => ({ ms: Number(r.ms), windowMs: Number(r.window_ms) }));
 }
+
+/**
+ * The quickest recent export of any other dataset (ms per ms of window, among the last `limit`
+ * exports of this ledger), or null: where a dataset without history starts polling its first exports.
+ */
+export async function quickestOtherExport(db: Db, datasetId: string, limit = 50): Promise<number | null> {
+  const { rows } = await db.query<{ per: number | null }>(
+    `SELECT min(per) AS per FROM (
+       SELECT extract(epoch FROM exported_at - enqueued_at) / nullif(extract(epoch FROM window_end - window_start), 0) AS per
+         FROM etl_export_windows
+        WHERE dataset_id <> $1 AND exported_at IS NOT NULL AND enqueued_at IS NOT NULL AND exported_at >= enqueued_at
+        ORDER BY exported_at DESC LIMIT $2) recent`,
+    [datasetId, limit],
+  );
+  const per = rows[0]?.per;
+  return per === null || per === undefined ? null : Number(per);
+}
