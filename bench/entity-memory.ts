@@ -152,6 +152,8 @@ async function main(): Promise<void> {
         throw new Error('npm run build failed');
     }
     await waitForRedis(redis);
+    // The product's `sync` also makes the BI schema (views, rollups) beside it.
+    await pool.query(`DROP SCHEMA IF EXISTS ${SCHEMA}_bi CASCADE`);
     await pool.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
     await migrate(pool, SCHEMA);
     const env = {
@@ -186,6 +188,7 @@ async function main(): Promise<void> {
     }
     console.log(`\nload average at the end ${load()}`);
   } finally {
+    await pool.query(`DROP SCHEMA IF EXISTS ${SCHEMA}_bi CASCADE`).catch(() => {});
     await pool.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`).catch(() => {});
     await pool.end();
     redis.disconnect();
