@@ -9,9 +9,8 @@
  *   npm run bench:backfill -- [--days 30] [--datasets 7] [--latency 200 | --latency 10000-60000] [--rows-per-day 20]
  *                             [--window 1d] [--concurrency n (default: the product's)] [--poll-interval ms (default: the product's)]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,6 +19,7 @@ import pg from 'pg';
 import { migrate } from '../src/db/migrate.js';
 import { createPool } from '../src/db/pool.js';
 import { FakeIntercom } from '../src/fake-intercom/index.js';
+import { exited, sparePort, waitForRedis } from './bench-processes.js';
 
 const PG_ADMIN_URL = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 // A database per label: pg_stat_database counts per database, so two runs at once need two.
@@ -325,39 +325,6 @@ async function commits(admin: pg.Client): Promise<number> {
   await admin.query('SELECT pg_stat_clear_snapshot()');
   const { rows } = await admin.query<{ n: string }>('SELECT xact_commit AS n FROM pg_stat_database WHERE datname = $1', [DATABASE]);
   return Number(rows[0]?.n ?? 0);
-}
-
-function sparePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
-async function waitForRedis(redis: Redis): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      await redis.connect();
-      await redis.ping();
-      return;
-    } catch {
-      redis.disconnect();
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error('redis-server did not start');
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve, reject) => {
-    if (child.exitCode !== null) return resolve(child.exitCode);
-    child.on('exit', (code) => resolve(code));
-    child.on('error', reject);
-  });
 }
 
 await main();

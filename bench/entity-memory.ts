@@ -16,7 +16,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,6 +24,7 @@ import pg from 'pg';
 import { migrate } from '../src/db/migrate.js';
 import { createPool } from '../src/db/pool.js';
 import { FakeIntercom } from '../src/fake-intercom/index.js';
+import { exited, sparePort, waitForRedis } from './bench-processes.js';
 
 const SCHEMA = process.env.BENCH_SCHEMA ?? 'bench_entities_sync';
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -207,39 +207,6 @@ function productCommand(root: string): string[] {
   const usage = ['--import', path.join(root, 'bench/usage-at-exit.mjs')];
   if (FROM_SOURCE) return ['--import', 'tsx', ...usage, path.join(root, 'src/cli/main.ts')];
   return [...usage, path.join(root, 'dist/cli/main.js')];
-}
-
-function sparePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
-async function waitForRedis(redis: Redis): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      await redis.connect();
-      await redis.ping();
-      return;
-    } catch {
-      redis.disconnect();
-      await sleep(100);
-    }
-  }
-  throw new Error('redis-server did not start');
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve, reject) => {
-    if (child.exitCode !== null) return resolve(child.exitCode);
-    child.on('exit', (code) => resolve(code));
-    child.on('error', reject);
-  });
 }
 
 main().catch((err) => {
