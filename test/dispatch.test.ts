@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { Worker } from 'bullmq';
 import { connectIntercom, QUEUE_NAMES } from '../src/context.js';
 import { exportWindowPayload, windowLauncher } from '../src/jobs/export-window.js';
@@ -9,7 +9,7 @@ import { coldFloorMs } from '../src/pipeline/export-timing.js';
 import { windowJobId, type WindowKey } from '../src/pipeline/export-ledger.js';
 import { planReportExports } from '../src/pipeline/plan-exports.js';
 import { waitForWindows } from '../src/pipeline/wait-for-windows.js';
-import { startCli, waitFor, type CliProcess } from './helpers/cli-process.js';
+import { startCli, useCliProcesses, waitFor } from './helpers/cli-process.js';
 import { useTestEnv, type TestEnv } from './helpers/test-env.js';
 
 /**
@@ -22,10 +22,7 @@ const DAY = 86_400_000;
 const D0 = Math.floor(Date.now() / DAY) * DAY - 40 * DAY;
 
 const getEnv = useTestEnv({ fake: { export: { latencyMs: 300 } } });
-const children: CliProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.child.exitCode === null) c.child.kill('SIGKILL');
-});
+const children = useCliProcesses();
 let env: TestEnv;
 beforeEach(() => {
   env = getEnv();

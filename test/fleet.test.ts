@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { connectIntercom, createContext } from '../src/context.js';
 import { nightlySyncJobOptions } from '../src/jobs/nightly-sync.js';
 import { startWorkers } from '../src/jobs/workers.js';
@@ -9,7 +9,7 @@ import { nightlyStatus } from '../src/pipeline/nightly-runs.js';
 import { planReportExports } from '../src/pipeline/plan-exports.js';
 import { toIntercomBounds } from '../src/pipeline/time-windows.js';
 import { syncSchedules } from '../src/schedules/index.js';
-import { runCli, startCli, waitFor, type CliProcess } from './helpers/cli-process.js';
+import { runCli, startCli, useCliProcesses, waitFor } from './helpers/cli-process.js';
 import { useTestEnv, type TestEnv } from './helpers/test-env.js';
 
 /** A fleet of `worker` processes nobody watches: shared rate limits, self-healing, visible nights. */
@@ -23,11 +23,7 @@ const conversation = (days: number) => ({
 });
 
 const getEnv = useTestEnv();
-const children: CliProcess[] = [];
-// After-hooks run in reverse order of registration: this one runs before useTestEnv's cleanup.
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.child.exitCode === null) c.child.kill('SIGKILL');
-});
+const children = useCliProcesses();
 let env: TestEnv;
 beforeEach(() => {
   env = getEnv();

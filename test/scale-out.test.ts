@@ -1,18 +1,14 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { planReportExports } from '../src/pipeline/plan-exports.js';
 import { waitForWindows } from '../src/pipeline/wait-for-windows.js';
-import { startCli, waitFor, type CliProcess } from './helpers/cli-process.js';
+import { startCli, useCliProcesses, waitFor } from './helpers/cli-process.js';
 import { useTestEnv, type TestEnv } from './helpers/test-env.js';
 
 const DAY = 86_400_000;
 const D0 = Math.floor(Date.now() / DAY) * DAY - 30 * DAY;
 
 const getEnv = useTestEnv({ fake: { export: { latencyMs: 1200 } } });
-const children: CliProcess[] = [];
-// After-hooks run in reverse order of registration: this one runs before useTestEnv's cleanup.
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.child.exitCode === null) c.child.kill('SIGKILL');
-});
+const children = useCliProcesses();
 let env: TestEnv;
 beforeEach(() => {
   env = getEnv();

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { afterEach } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -57,4 +58,17 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs:
     if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * CLI processes a test started, SIGKILLed after each test if still running. Call it after
+ * `useTestEnv`: after-hooks run in reverse order of registration, so the processes are gone before
+ * the test's schema and queues are cleaned up.
+ */
+export function useCliProcesses(): CliProcess[] {
+  const children: CliProcess[] = [];
+  afterEach(() => {
+    for (const c of children.splice(0)) if (c.child.exitCode === null) c.child.kill('SIGKILL');
+  });
+  return children;
 }
