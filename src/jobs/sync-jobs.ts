@@ -9,7 +9,10 @@ import { startWorkers } from './workers.js';
 export function syncJobs(ctx: AppContext): SyncJobs {
   return {
     queueEntitySyncs: (streams, options) => queueEntitySyncs(ctx, streams, options),
-    startWorkers: () => startWorkers(ctx),
+    startWorkers: () => {
+      const running = startWorkers(ctx);
+      return { close: (options) => running.close(undefined, options) };
+    },
     reconcile: () => reconcileWindows(ctx),
     async entityJobState(jobId) {
       const job = await ctx.queues.entities.getJob(jobId);

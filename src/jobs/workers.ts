@@ -17,8 +17,11 @@ export interface WorkerSet {
    * requests and downloads end, and export windows go back to the delayed set to resume from the
    * ledger); waits for them up to `timeoutMs` (default ETL_SHUTDOWN_TIMEOUT_MS), then forces,
    * waiting at most FORCE_CLOSE_MS more (a Redis that is down never answers).
+   * `finishRunning: true` (a backfill or sync whose own work is done) lets running jobs finish
+   * instead: one may be another process's companies run, and cancelling it would leave its scroll
+   * open at Intercom for the retry to wait out.
    */
-  close(timeoutMs?: number): Promise<void>;
+  close(timeoutMs?: number, options?: { finishRunning?: boolean }): Promise<void>;
 }
 
 /**
@@ -62,13 +65,13 @@ export function startWorkers(ctx: AppContext, queues: QueueName[] = Object.value
   const ticker = queues.includes(QUEUE_NAMES.reports) ? startDispatchTicker(ctx) : null;
   return {
     workers,
-    async close(timeoutMs = ctx.config.worker.shutdownTimeoutMs) {
+    async close(timeoutMs = ctx.config.worker.shutdownTimeoutMs, options: { finishRunning?: boolean } = {}) {
       ticker?.stop();
       // close() first: a job that ends now must not make its worker fetch the next one.
       const graceful = Promise.all(workers.map((w) => w.close()));
       // Cancel running jobs at once: a companies/tickets run is all-or-nothing and may need many
       // minutes, and an export window resumes its Intercom job; both go back to the queue unharmed.
-      for (const w of workers) w.cancelAllJobs('worker shutting down');
+      if (!options.finishRunning) for (const w of workers) w.cancelAllJobs('worker shutting down');
       if ((await within(graceful, timeoutMs)) === 'timeout') {
         ctx.log.warn({ timeoutMs }, 'workers did not stop in time; forcing (their jobs will be retried)');
         if ((await within(Promise.all(workers.map((w) => w.close(true))), FORCE_CLOSE_MS)) === 'timeout') {

@@ -53,8 +53,11 @@ export interface SyncJobs {
     options: { allowMassDelete?: boolean },
   ): Promise<Array<{ stream: EntityStream; jobId: string }>>;
   entityJobState(jobId: string): Promise<EntityJobState>;
-  /** Runs workers in this process until `close()`. */
-  startWorkers(): { close(): Promise<void> };
+  /**
+   * Runs workers in this process until `close()`. `finishRunning`: let running jobs end (they may be
+   * another process's) rather than cancel them; still bounded by the drain time.
+   */
+  startWorkers(): { close(options?: { finishRunning?: boolean }): Promise<void> };
   /** Gives every window the ledger says is unfinished a live job again (the reconciler). */
   reconcile(): Promise<unknown>;
 }
@@ -112,7 +115,9 @@ export async function runSync(
     summary = { reports, entities };
   } finally {
     clearInterval(healer);
-    await workers.close();
+    // Done or failed on its own: jobs it picked up for other processes finish (bounded by the drain
+    // time). Interrupted (SIGTERM): they are cancelled and retried elsewhere.
+    await workers.close({ finishRunning: signal?.aborted !== true });
   }
   // One refresh per run, after every window of it is in (not one per window). A failed refresh
   // does not fail the run: the rows are loaded, and the workers' refresh-rollups tries again.
