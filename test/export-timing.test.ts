@@ -42,24 +42,28 @@ describe('poll timing (issue 7 §2)', () => {
     }
   });
 
-  it('with history: first just before the usual earliest finish, then steps of the spread / 2.5, growing past the usual latest', () => {
-    const expected = { lowMs: 30_000, highMs: 33_000 };
-    expect(nextPollDelay(0, expected, 2000)).toBe(29_700); // a tenth of the spread early
-    expect(nextPollDelay(29_700, expected, 2000)).toBe(1_200);
-    expect(nextPollDelay(35_000, expected, 2000)).toBe(2_200); // plus half the time past the latest
+  it('with history: a grid of 4 steps across the usual range, the first a step after its start; growing steps past it', () => {
+    const expected = { lowMs: 30_000, highMs: 33_000 }; // steps of 750 ms
+    expect(nextPollDelay(0, expected, 2000)).toBe(30_750);
+    expect(nextPollDelay(30_750, expected, 2000)).toBe(750);
+    expect(nextPollDelay(32_250, expected, 2000)).toBe(750); // the last poll at the usual latest finish
+    // A poll off the grid (the expectation moved since the last) waits for the next point at least half a step on.
+    expect(nextPollDelay(31_400, expected, 2000)).toBe(850);
+    expect(nextPollDelay(35_000, expected, 2000)).toBe(1_750); // past the range: a step plus half the time past it
     expect(nextPollDelay(10 * 3_600_000, expected, 2000)).toBe(60_000);
-    // A spread of nothing is taken as 2 % of the duration, and steps are never shorter than 250 ms.
+    // Steps are never shorter than 250 ms.
     expect(nextPollDelay(30_000, { lowMs: 30_000, highMs: 30_000 }, 2000)).toBe(250);
-    expect(nextPollDelay(60_000, { lowMs: 60_000, highMs: 60_000 }, 2000)).toBe(480);
   });
 
-  it('learns the 10th and 90th percentiles of the samples, scaled to the window; around the smallest of few samples', () => {
+  it('learns the ends of the spread (median ∓ 2 MAD), scaled to the window; around the smallest of few samples', () => {
     expect(durationFromSamples([], 1000)).toBeNull();
     expect(durationFromSamples([2, 3, 4], 1000)).toEqual({ lowMs: 1900, highMs: 2100 });
     const samples = Array.from({ length: 21 }, (_, i) => 1 + i / 20); // 1.00 … 2.00
     const even = durationFromSamples(samples, 1000)!;
-    expect(even.lowMs).toBeCloseTo(1100, 6);
-    expect(even.highMs).toBeCloseTo(1900, 6);
+    expect(even.lowMs).toBeCloseTo(1000, 6);
+    expect(even.highMs).toBeCloseTo(2000, 6);
+    // Identical samples still leave a range of ±1 %.
+    expect(durationFromSamples([3, 3, 3, 3], 1000)).toEqual({ lowMs: 2970, highMs: 3030 });
   });
 
   it('a few coarse samples (from polls with little history) do not stretch the spread', () => {
@@ -69,11 +73,12 @@ describe('poll timing (issue 7 §2)', () => {
     expect(learned.highMs).toBeLessThan(10_400); // the plain 90th percentile was the outlier: 14,000
   });
 
-  it('polls a 10–60 s export with ±5 % jitter ≤ 3 times on average, and sees it finished within 5 % of its duration', () => {
+  it('polls a 10–60 s export with ±5 % jitter 2.5 times on average, and sees it finished within 2.5 % of its duration', () => {
     for (const base of [10_000, 35_000, 60_000]) {
-      const expected = { lowMs: base * 0.96, highMs: base * 1.04 }; // the percentiles of ±5 %
+      const expected = { lowMs: base * 0.95, highMs: base * 1.05 }; // the ends of ±5 %
       let sumPolls = 0;
-      const points = 21;
+      let sumLate = 0;
+      const points = 101;
       for (let i = 0; i < points; i++) {
         const actual = base * (0.95 + (0.1 * i) / (points - 1));
         let t = 0;
@@ -82,15 +87,18 @@ describe('poll timing (issue 7 §2)', () => {
           t += nextPollDelay(t, expected, 2000);
           polls++;
         } while (t < actual);
-        expect(polls).toBeLessThanOrEqual(5); // 5 only past the usual latest finish
-        expect(t - actual).toBeLessThanOrEqual(base * 0.05);
+        expect(polls).toBeLessThanOrEqual(4);
+        expect(t - actual).toBeLessThanOrEqual(base * 0.025 + 1);
         sumPolls += polls;
+        sumLate += t - actual;
       }
-      expect(sumPolls / points).toBeLessThanOrEqual(3);
+      // The earlier schedule (first poll before the usual earliest finish, steps of the spread ÷ 2.5): ~3 polls, 1.6 % late.
+      expect(sumPolls / points).toBeLessThanOrEqual(2.55);
+      expect(sumLate / points).toBeLessThanOrEqual(base * 0.013);
     }
   });
 
-  it('an export seen running, then finished, is taken to have finished midway; without a running poll, when seen', () => {
+  it('an export seen running, then finished, is taken to have finished midway; without a running poll, midway since a range before', () => {
     const ctx = {} as AppContext; // a context only keys the per-process notes
     expect(finishedAtEstimate(ctx, 'job-a', 50_000)).toBe(50_000);
     noteRunning(ctx, 'job-a', 40_000);
@@ -100,5 +108,11 @@ describe('poll timing (issue 7 §2)', () => {
     for (let i = 0; i < 1_001; i++) noteRunning(ctx, `job-${i}`, 1_000);
     expect(finishedAtEstimate(ctx, 'job-0', 3_000)).toBe(3_000); // the oldest note went: at most 1,000 kept
     expect(finishedAtEstimate(ctx, 'job-1000', 3_000)).toBe(2_000);
+    // The first poll saw it finished: as if a poll had seen it running the usual range's width
+    // earlier (never before the enqueue), so a quicker export than usual lowers what is learned.
+    const expected = { lowMs: 30_000, highMs: 34_000 };
+    expect(finishedAtEstimate(ctx, 'job-b', 131_000, { enqueuedAt: 100_000, expected })).toBe(129_000);
+    expect(finishedAtEstimate(ctx, 'job-c', 102_000, { enqueuedAt: 100_000, expected })).toBe(101_000);
+    expect(finishedAtEstimate(ctx, 'job-d', 131_000, { enqueuedAt: 100_000, expected: null })).toBe(131_000);
   });
 });

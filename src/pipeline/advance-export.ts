@@ -172,7 +172,10 @@ async function advance(
     return exportAgainOrGiveUp(ctx, key, intercomJobId, `Intercom export job ${intercomJobId} ended ${status.status}`);
 
   // exported_at: the finish as the polls bracket it (what the next exports' poll times are learned from).
-  await ledger.recordIntercomStatus(ctx.pool, key, status.status, 'loading', new Date(finishedAtEstimate(ctx, intercomJobId, seenAt)));
+  const enqueuedAt = row.enqueuedAt?.getTime() ?? seenAt;
+  const expected = await expectedExportMs(ctx, key.datasetId, key.window.end - key.window.start);
+  const finishedAt = finishedAtEstimate(ctx, intercomJobId, seenAt, { enqueuedAt, expected });
+  await ledger.recordIntercomStatus(ctx.pool, key, status.status, 'loading', new Date(finishedAt));
   exportWaitDuration.observe({ dataset: key.datasetId }, runningForMs / 1000);
   // Read only for the load: the enqueue and the polls need nothing from the catalogue.
   const dataset = await loadReportDataset(ctx.pool, key.datasetId);

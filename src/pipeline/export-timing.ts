@@ -7,18 +7,18 @@ const MAX_POLL_DELAY_MS = 60_000;
 const REFRESH_MS = 30_000;
 /** …and this soon while it has too little history (its first exports are finishing). */
 const REFRESH_EMPTY_MS = 2_000;
-/** Shortest step between polls once an export runs past its expected finish. */
+/** Shortest step between two polls. */
 const MIN_STEP_MS = 250;
 /** Samples needed before the spread of a dataset's durations is trusted (fewer: one expectation). */
 const MIN_SAMPLES_FOR_SPREAD = 4;
-/** The 10th/90th percentile lies this many median absolute deviations from the median (even spread: 1.6). */
-const MAD_TO_P10_P90 = 1.6;
-/** The spread is taken as at least this share of the typical duration (steps never collapse to 0). */
-const MIN_SPREAD_SHARE = 0.02;
-/** Polls looking at the spread: a step is the spread divided by this. */
-const POLLS_IN_SPREAD = 2.5;
-/** The first poll comes this share of the spread before the usual earliest finish. */
-const FIRST_POLL_MARGIN = 0.1;
+/** The usual earliest/latest finish lie this many median absolute deviations from the median (the ends of an even spread). */
+const MAD_TO_EDGE = 2;
+/** The usual range is taken as at least this share of the median either side (steps never collapse to 0). */
+const MIN_HALF_RANGE_SHARE = 0.01;
+/** Polls across the usual range: an export is seen finished within a quarter of the range (~2.5 polls on an even spread). */
+const POLLS_IN_RANGE = 4;
+/** The next poll comes at least this share of a step after the last (the expectation may move between polls). */
+const MIN_GAP_SHARE = 0.5;
 /** Without history, the step between polls is this share of the time waited so far (a geometric schedule). */
 const COLD_STEP_SHARE = 0.25;
 /** …and the first poll comes no earlier than this share of the quickest recent export of another dataset. */
@@ -27,8 +27,9 @@ const COLD_FLOOR_SHARE = 0.8;
 const MAX_RUNNING_NOTES = 1_000;
 
 /**
- * What is known of a dataset's export durations for one window: the usual earliest (`lowMs`, the
- * 10th percentile) and latest (`highMs`, the 90th) finish. Equal when there are few samples.
+ * What is known of a dataset's export durations for one window: the usual earliest (`lowMs`) and
+ * latest (`highMs`) finish, the median ∓ 2 median absolute deviations (±5 % around the smallest of
+ * fewer than 4 samples).
  */
 export interface ExpectedDuration {
   lowMs: number;
@@ -92,12 +93,14 @@ export function durationFromSamples(sorted: number[], windowMs: number): Expecte
     const ms = sorted[0]! * windowMs;
     return { lowMs: ms * 0.95, highMs: ms * 1.05 };
   }
-  // The 10th and 90th percentiles, estimated as median ∓ 1.6 × the median absolute deviation
-  // (exact for an even spread such as ±5 %): a few samples from polls made with little history
-  // (their finish bracketed coarsely) do not stretch the spread, as they did the plain percentiles.
+  // Median ∓ 2 median absolute deviations: the ends of an even spread (such as the fake's ±5 %). A
+  // few samples bracketed coarsely (polls made with little history, or a first poll that already saw
+  // the finish) lie in the outer quarters, where moving them changes neither the median nor the MAD:
+  // they do not stretch the range, as they did the plain percentiles.
   const median = medianOf(sorted);
   const mad = medianOf(sorted.map((x) => Math.abs(x - median)).sort((a, b) => a - b));
-  return { lowMs: (median - MAD_TO_P10_P90 * mad) * windowMs, highMs: (median + MAD_TO_P10_P90 * mad) * windowMs };
+  const half = Math.max(MAD_TO_EDGE * mad, median * MIN_HALF_RANGE_SHARE);
+  return { lowMs: (median - half) * windowMs, highMs: (median + half) * windowMs };
 }
 
 function medianOf(sorted: number[]): number {
@@ -107,13 +110,14 @@ function medianOf(sorted: number[]): number {
 
 /**
  * When to look at an export again, `runningForMs` after its enqueue. Without history: at the poll
- * interval, then half the time waited so far (capped at 60 s). With history: first just before the
- * usual earliest finish, then in steps of the spread / 2.5 up to the usual latest, then in steps growing
- * by half the time past it. An export found finished at the first poll records that poll's time;
- * later ones the middle between the last poll that saw them running and the first that saw them
- * finished — so the samples are not inflated by the polls' lateness and the schedule does not
- * drift later and later. (On the fake's ±5 % export jitter: ~2.7 polls per export, the slot idle
- * ~1.6 % of an export's time between its finish and the poll that sees it.)
+ * interval, then a quarter of the time waited so far (capped at 60 s), no earlier than 0.8 × the
+ * quickest export of the other datasets. With history: on a grid of 4 equal steps across the usual
+ * range — the first poll a step after the usual earliest finish, the last at the usual latest — and
+ * past it in steps growing by half the time past it. On an even spread that is 2.5 polls per export
+ * and a finish seen a quarter of the range late at most (an eighth on average): each further poll
+ * would cut the lateness less (5 steps: 3 polls, a tenth). A poll that finds the export finished
+ * brackets its finish with the poll before (see `finishedAtEstimate`), so the learned durations do
+ * not carry the polls' lateness and the schedule does not drift later.
  */
 export function nextPollDelay(
   runningForMs: number,
@@ -127,14 +131,13 @@ export function nextPollDelay(
     return jitter(Math.min(MAX_POLL_DELAY_MS, Math.max(baseMs, runningForMs * COLD_STEP_SHARE)));
   }
   const { lowMs, highMs } = expected;
-  const spread = Math.max(highMs - lowMs, ((lowMs + highMs) / 2) * MIN_SPREAD_SHARE);
-  // The first look a little before the usual earliest finish: an export found finished there records
-  // that poll's time (nothing brackets it), so without the margin the samples would creep later.
-  const firstAt = lowMs - spread * FIRST_POLL_MARGIN;
-  if (runningForMs < firstAt - MIN_STEP_MS) return Math.round(firstAt - runningForMs);
+  const step = Math.max(MIN_STEP_MS, (highMs - lowMs) / POLLS_IN_RANGE);
+  // The next grid point at least half a step away: a poll made when the expectation moved (another
+  // export of the dataset finished) does not spend a second poll a moment later.
+  const next = lowMs + step * Math.max(1, Math.ceil((runningForMs + step * MIN_GAP_SHARE - lowMs) / step));
+  if (next <= highMs + 1) return Math.max(MIN_STEP_MS, Math.round(next - runningForMs));
   const late = Math.max(0, runningForMs - highMs);
-  const step = Math.max(MIN_STEP_MS, spread / POLLS_IN_SPREAD + late * 0.5);
-  return Math.round(Math.min(MAX_POLL_DELAY_MS, step));
+  return Math.round(Math.min(MAX_POLL_DELAY_MS, step + late * 0.5));
 }
 
 /** Records that a poll just saw Intercom job `intercomJobId` still running (for `finishedAtEstimate`). */
@@ -148,14 +151,24 @@ export function noteRunning(ctx: AppContext, intercomJobId: string, at = Date.no
 
 /**
  * When Intercom job `intercomJobId`, seen finished at `seenAt`, most likely finished: midway since the
- * last poll of this process that saw it running; `seenAt` when there was none (the first poll, or
- * another process polled it before).
+ * last poll of this process that saw it running. Without one (the first poll saw it finished, or
+ * another process polled it before): midway since the usual range's width before `seenAt` (not before
+ * the enqueue), as if a poll had seen it running there — a finish earlier than usual then lowers
+ * the learned durations at once; `seenAt` itself with no history.
  */
-export function finishedAtEstimate(ctx: AppContext, intercomJobId: string, seenAt: number): number {
+export function finishedAtEstimate(
+  ctx: AppContext,
+  intercomJobId: string,
+  seenAt: number,
+  known: { enqueuedAt: number; expected: ExpectedDuration | null } | null = null,
+): number {
   const notes = lastSeenRunning.get(ctx);
   const running = notes?.get(intercomJobId);
   notes?.delete(intercomJobId);
-  return running === undefined || running > seenAt ? seenAt : Math.round((running + seenAt) / 2);
+  if (running !== undefined && running <= seenAt) return Math.round((running + seenAt) / 2);
+  if (!known?.expected) return seenAt;
+  const assumedRunning = Math.max(known.enqueuedAt, seenAt - (known.expected.highMs - known.expected.lowMs));
+  return Math.round((assumedRunning + seenAt) / 2);
 }
 
 export function jitter(ms: number): number {
