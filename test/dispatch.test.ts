@@ -72,6 +72,29 @@ describe('dispatcher', () => {
     expect(w).toEqual({ status: 'queued', dispatched: false }); // day 0 still waits in the ledger, without a job
   });
 
+  it('the last windows start longest expected export first; until then newest first whatever the durations', async () => {
+    // Two datasets over 8 days; days 0–1 of each were exported before: tickets took 40 s, conversations 20 s.
+    const datasetIds = ['conversation', 'tickets'];
+    await planReportExports(env.ctx, { mode: 'backfill', range: { start: D0, end: D0 + 8 * DAY }, datasetIds });
+    await env.query(
+      `UPDATE etl_export_windows SET status = 'loaded', loaded_at = now(), enqueued_at = now() - interval '1 hour',
+              exported_at = now() - interval '1 hour' + CASE dataset_id WHEN 'tickets' THEN interval '40 s' ELSE interval '20 s' END
+        WHERE window_start < $1`,
+      [new Date(D0 + 2 * DAY)],
+    );
+    // 12 windows wait: more than twice the slots, so the plan order holds (newest day first, both datasets).
+    const session = await connectIntercom(env.ctx);
+    const launcher = recordingLauncher();
+    expect(await dispatchWindows(env.ctx, session, launcher)).toBe(5);
+    const label = (k: WindowKey) => `${k.datasetId}:${(k.window.start - D0) / DAY}`;
+    expect(launcher.started.map(label)).toEqual(['conversation:7', 'tickets:7', 'conversation:6', 'tickets:6', 'conversation:5']);
+    // 7 left (≤ 10): the tickets windows (the longer exports) go first, newest first among them.
+    for (const key of launcher.started) await session.slots.release(session.slots.holderOf(key));
+    const tail = recordingLauncher();
+    expect(await dispatchWindows(env.ctx, session, tail)).toBe(5);
+    expect(tail.started.map(label)).toEqual(['tickets:5', 'tickets:4', 'tickets:3', 'tickets:2', 'conversation:4']);
+  });
+
   it('never has more queue jobs than the slots plus the windows loading, and loads every window', async () => {
     const datasets = ['conversation', 'admin_status_change', 'conversation_state'];
     const plan = await planReportExports(env.ctx, { mode: 'backfill', range: { start: D0, end: D0 + 10 * DAY }, datasetIds: datasets });

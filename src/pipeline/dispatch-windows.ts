@@ -15,10 +15,15 @@ export const NO_LAUNCHER: WindowLauncher = { start: async () => {} };
 
 /** Claim rounds of one dispatch: a round ends early when the ledger or the slots run out. */
 const MAX_ROUNDS = 3;
+/**
+ * The last this-many-slots' worth of waiting windows start longest expected export first (see
+ * `claimQueuedWindows`): twice the slots, so the last round of exports is balanced.
+ */
+const TAIL_SLOT_ROUNDS = 2;
 
 /**
  * Starts as many waiting windows as there are free export slots, and no more: claims the next
- * `queued` windows of the ledger (plan_order first; SKIP LOCKED, so several processes never claim
+ * `queued` windows of the ledger (plan_order first, the last few longest first; SKIP LOCKED, so several processes never claim
  * the same one), takes a slot for each (the slots are the arbiter: a window that lost the race for
  * a slot goes back to the ledger, keeping its place), and has the jobs layer start them.
  *
@@ -40,7 +45,7 @@ export async function dispatchWindows(
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const free = round === 0 && knownFree !== undefined ? knownFree : await slots.free();
     if (free === 0) break;
-    const claimed = await ledger.claimQueuedWindows(ctx.pool, free);
+    const claimed = await ledger.claimQueuedWindows(ctx.pool, free, TAIL_SLOT_ROUNDS * slots.capacity);
     if (claimed.length === 0) break;
     const got = await slots.acquireMany(claimed.map((k) => slots.holderOf(k)));
     const toStart = claimed.filter((_, i) => got[i]);

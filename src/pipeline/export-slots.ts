@@ -115,6 +115,11 @@ export class ExportSlots {
     this.key = exportSlotsKey(workspaceId);
   }
 
+  /** How many unfinished exports the workspace allows (Intercom's 5). */
+  get capacity(): number {
+    return this.max;
+  }
+
   /** The member naming one window of this installation. */
   holderOf(key: WindowKey): string {
     return `${this.installation}|${key.datasetId}|${key.window.start}|${key.window.end}`;
