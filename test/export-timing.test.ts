@@ -3,15 +3,15 @@ import type { AppContext } from '../src/context.js';
 import { durationFromSamples, finishedAtEstimate, nextPollDelay, noteRunning } from '../src/pipeline/export-timing.js';
 
 describe('poll timing (issue 7 §2)', () => {
-  it('without history: the poll interval first, then a quarter of the time waited, at most 60 s', () => {
+  it('without history: the poll interval first, then 15 % of the time waited, at most 60 s', () => {
     for (let i = 0; i < 20; i++) {
       const first = nextPollDelay(0, null, 2000);
       expect(first).toBeGreaterThanOrEqual(1800);
       expect(first).toBeLessThanOrEqual(2200);
       expect(nextPollDelay(4_000, null, 2000)).toBeGreaterThanOrEqual(1800); // never below the poll interval
-      const later = nextPollDelay(20_000, null, 2000);
-      expect(later).toBeGreaterThanOrEqual(4500);
-      expect(later).toBeLessThanOrEqual(5500);
+      const later = nextPollDelay(40_000, null, 2000);
+      expect(later).toBeGreaterThanOrEqual(5400);
+      expect(later).toBeLessThanOrEqual(6600);
       expect(nextPollDelay(10 * 3_600_000, null, 2000)).toBeLessThanOrEqual(66_000);
     }
   });
@@ -22,14 +22,14 @@ describe('poll timing (issue 7 §2)', () => {
       expect(first).toBeGreaterThanOrEqual(14_400);
       expect(first).toBeLessThanOrEqual(17_600);
       const after = nextPollDelay(16_000, null, 2000, 20_000);
-      expect(after).toBeGreaterThanOrEqual(3600);
-      expect(after).toBeLessThanOrEqual(4400);
+      expect(after).toBeGreaterThanOrEqual(2160);
+      expect(after).toBeLessThanOrEqual(2640);
       // A floor within the poll interval changes nothing.
       expect(nextPollDelay(0, null, 2000, 2500)).toBeLessThanOrEqual(2200);
     }
   });
 
-  it('a 10–60 s export without history is seen finished within 30 % of its duration (was up to 50 %)', () => {
+  it('a 10–60 s export without history is seen finished within 17 % of its duration or the poll interval (was up to 50 %, then 30 %)', () => {
     for (const actual of [10_000, 23_000, 35_000, 47_000, 60_000]) {
       let t = 0;
       let polls = 0;
@@ -37,22 +37,24 @@ describe('poll timing (issue 7 §2)', () => {
         t += nextPollDelay(t, null, 2000);
         polls++;
       } while (t < actual);
-      expect(t - actual).toBeLessThanOrEqual(actual * 0.3);
-      expect(polls).toBeLessThanOrEqual(15);
+      expect(t - actual).toBeLessThanOrEqual(Math.max(actual * 0.17, 2200)); // a step of 15 % ± 10 % jitter, or the poll interval
+      expect(polls).toBeLessThanOrEqual(22);
     }
   });
 
-  it('with history: a grid of 4 steps across the usual range, the first a step after its start; growing steps past it', () => {
-    const expected = { lowMs: 30_000, highMs: 33_000 }; // steps of 750 ms
-    expect(nextPollDelay(0, expected, 2000)).toBe(30_750);
-    expect(nextPollDelay(30_750, expected, 2000)).toBe(750);
-    expect(nextPollDelay(32_250, expected, 2000)).toBe(750); // the last poll at the usual latest finish
-    // A poll off the grid (the expectation moved since the last) waits for the next point at least half a step on.
-    expect(nextPollDelay(31_400, expected, 2000)).toBe(850);
-    expect(nextPollDelay(35_000, expected, 2000)).toBe(1_750); // past the range: a step plus half the time past it
+  it('with history: 5 polls across the usual range, in shrinking steps; then growing steps past it', () => {
+    const expected = { lowMs: 30_000, highMs: 40_000 }; // polls at 33.1, 35.65, 37.65, 39.1 and 40 s
+    expect(nextPollDelay(0, expected, 2000)).toBe(33_100);
+    expect(nextPollDelay(33_100, expected, 2000)).toBe(2_550);
+    expect(nextPollDelay(35_650, expected, 2000)).toBe(2_000);
+    expect(nextPollDelay(37_650, expected, 2000)).toBe(1_450);
+    expect(nextPollDelay(39_100, expected, 2000)).toBe(900); // the last at the usual latest finish
+    // A poll off the points (the expectation moved since the last) waits for a point at least half its step on.
+    expect(nextPollDelay(34_700, expected, 2000)).toBe(2_950);
+    expect(nextPollDelay(44_000, expected, 2000)).toBe(4_500); // past the range: a quarter of it plus half the time past it
     expect(nextPollDelay(10 * 3_600_000, expected, 2000)).toBe(60_000);
-    // Steps are never shorter than 250 ms.
-    expect(nextPollDelay(30_000, { lowMs: 30_000, highMs: 30_000 }, 2000)).toBe(250);
+    // Steps are never shorter than 100 ms.
+    expect(nextPollDelay(30_000, { lowMs: 30_000, highMs: 30_000 }, 2000)).toBe(100);
   });
 
   it('learns the ends of the spread (median ∓ 2 MAD), scaled to the window; around the smallest of few samples', () => {
@@ -73,7 +75,7 @@ describe('poll timing (issue 7 §2)', () => {
     expect(learned.highMs).toBeLessThan(10_400); // the plain 90th percentile was the outlier: 14,000
   });
 
-  it('polls a 10–60 s export with ±5 % jitter 2.5 times on average, and sees it finished within 2.5 % of its duration', () => {
+  it('polls a 10–60 s export with ±5 % jitter 2.4 times on average, and sees it finished ~1.15 % of its duration late', () => {
     for (const base of [10_000, 35_000, 60_000]) {
       const expected = { lowMs: base * 0.95, highMs: base * 1.05 }; // the ends of ±5 %
       let sumPolls = 0;
@@ -87,14 +89,15 @@ describe('poll timing (issue 7 §2)', () => {
           t += nextPollDelay(t, expected, 2000);
           polls++;
         } while (t < actual);
-        expect(polls).toBeLessThanOrEqual(4);
-        expect(t - actual).toBeLessThanOrEqual(base * 0.025 + 1);
+        expect(polls).toBeLessThanOrEqual(5);
+        expect(t - actual).toBeLessThanOrEqual(base * 0.031 + 1); // the first step: 31 % of the range
         sumPolls += polls;
         sumLate += t - actual;
       }
       // The earlier schedule (first poll before the usual earliest finish, steps of the spread ÷ 2.5): ~3 polls, 1.6 % late.
-      expect(sumPolls / points).toBeLessThanOrEqual(2.55);
-      expect(sumLate / points).toBeLessThanOrEqual(base * 0.013);
+      expect(sumPolls / points).toBeLessThanOrEqual(2.45);
+      // 10 s exports: steps of 90–310 ms, the last merged by the 100 ms floor.
+      expect(sumLate / points).toBeLessThanOrEqual(base * (base < 20_000 ? 0.013 : 0.0115));
     }
   });
 
