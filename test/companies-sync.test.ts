@@ -1,4 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { queueEntitySyncs } from '../src/jobs/sync-entity.js';
+import { syncJobs } from '../src/jobs/sync-jobs.js';
+import { runSync, type SyncJobs } from '../src/pipeline/run-sync.js';
 import { syncCompanies } from '../src/pipeline/sync-companies.js';
 import type { EntityStage } from '../src/sinks/entity-stage.js';
 import { runCli, waitFor } from './helpers/cli-process.js';
@@ -144,6 +147,41 @@ describe('companies sync (scroll)', () => {
     expect(await companyCount('_deleted_at IS NULL')).toBe(2599); // nothing marked deleted by the failed run
     expect(await env.query('SELECT 1 FROM etl_company_stage')).toEqual([]);
   });
+
+  it("a backfill that ends on its own lets another process's companies run, picked up by its workers, finish", async () => {
+    // The flaky form of this was the test below under load: process A's backfill ended, closed its
+    // workers and cancelled B's companies run that one of them had picked up, leaving its scroll open.
+    env.fake.setCompanyCount(500);
+    const releaseScroll = env.fake.holdScroll(2); // the run stalls mid-scroll until released
+    const [other] = await queueEntitySyncs(env.ctx, ['companies']); // "process B" queued it
+    let closing!: () => void;
+    const closeCalled = new Promise<void>((resolve) => (closing = resolve));
+    const jobs = syncJobs(env.ctx);
+    const watched: SyncJobs = {
+      ...jobs,
+      startWorkers() {
+        const workers = jobs.startWorkers();
+        return { close: (options) => (closing(), workers.close(options)) };
+      },
+    };
+    const day = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 10 * 86_400_000;
+    const backfill = runSync(
+      env.ctx,
+      { reports: { mode: 'backfill', range: { start: day, end: day + 86_400_000 }, datasetIds: ['conversation'] }, entities: [] },
+      watched,
+    );
+    await waitFor(() => env.fake.scrollStats().heldRequests > 0, 30_000, 'the companies run to be mid-scroll in this process');
+    await closeCalled; // the backfill's own window is in: it closes its workers while the companies run is held
+    releaseScroll();
+    const summary = await backfill;
+    expect(summary.reports?.progress).toMatchObject({ loaded: 1, failed: 0 });
+    const job = (await env.ctx.queues.entities.getJob(other!.jobId))!;
+    expect(await job.getState()).toBe('completed'); // was cancelled, and waited for a worker to retry it
+    expect(job.attemptsMade).toBe(1);
+    const stats = env.fake.scrollStats();
+    expect(stats.sessions.every((s) => s.closedAt !== null)).toBe(true); // no scroll left open at Intercom
+    expect(await companyCount('_deleted_at IS NULL')).toBe(500);
+  }, 60_000);
 
   it('two `sync companies` processes at once never overlap their scrolls', async () => {
     env.fake.setCompanyCount(1200);
