@@ -1,11 +1,13 @@
 import { DelayedError, RateLimitError, UnrecoverableError, type Job, type Queue } from 'bullmq';
 import { describeError, FatalError, NotReadyError, RateLimitedError } from '../errors.js';
 import { redactError } from '../redact.js';
+import { wakeOnTime } from './wake-on-time.js';
 
 /**
  * The one place the error taxonomy (src/errors.ts) becomes BullMQ behaviour:
  * - NotReadyError, and the "5 pending export jobs" 429 → job.moveToDelayed + DelayedError
- *   (no attempt used, no worker slot held while Intercom works);
+ *   (no attempt used, no worker slot held while Intercom works; a NotReadyError's job is promoted
+ *   by this process when its delay ends: see wake-on-time.ts);
  * - the per-10-second 429 → queue.rateLimit + RateLimitError (the whole queue pauses: the budget is shared);
  * - FatalError → UnrecoverableError (fails now, whatever `attempts` says);
  * - anything else is retriable: rethrown, BullMQ retries with backoff until attempts run out;
@@ -30,6 +32,7 @@ export async function runJob<T>(
     }
     if (err instanceof NotReadyError) {
       await job.moveToDelayed(Date.now() + err.pollAfterMs, token);
+      wakeOnTime(job, err.pollAfterMs); // on time, not up to 100 ms late (Redis's timeout resolution)
       throw new DelayedError();
     }
     if (err instanceof RateLimitedError) {
