@@ -7,3 +7,4 @@ export type { DownloadOverride } from './reporting/download-body.js';
 export type { RequestRecord } from './server/request-handler.js';
 export type { ScrollEnd, ScrollFailureRule, ScrollSessionStats, ScrollStats } from './companies/scroll-sessions.js';
 export { SUPPORTED_VERSIONS } from './server/api-version.js';
+export { datasetLatencyMs } from './reporting/export-jobs.js';

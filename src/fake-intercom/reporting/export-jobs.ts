@@ -86,11 +86,7 @@ export class ExportJobStore {
   private latencyFor(selection: RowSelection): number {
     const range = this.settings.latencyRangeMs;
     if (!range) return this.settings.latencyMs;
-    const id = selection.dataset.id;
-    let h = 0;
-    for (let i = 0; i < id.length; i++) h = (h * 31 + id.charCodeAt(i)) >>> 0;
-    const base = range[0] + ((h % 1000) / 999) * (range[1] - range[0]);
-    return Math.round(base * (0.95 + Math.random() * 0.1));
+    return Math.round(datasetLatencyMs(selection.dataset.id, range) * (0.95 + Math.random() * 0.1));
   }
 
   /**
@@ -145,4 +141,14 @@ export class ExportJobStore {
 
 function completedAtMs(job: ExportJob): number {
   return job.enqueuedAtMs + job.latencyMs;
+}
+
+/**
+ * A dataset's own export latency within `range` (before the ±5 % of each job): fixed by its id, as
+ * a bigger dataset is slower. Exported for the poll-timing simulation (bench/poll-timing-sim.ts).
+ */
+export function datasetLatencyMs(datasetId: string, range: [number, number]): number {
+  let h = 0;
+  for (let i = 0; i < datasetId.length; i++) h = (h * 31 + datasetId.charCodeAt(i)) >>> 0;
+  return range[0] + ((h % 1000) / 999) * (range[1] - range[0]);
 }
