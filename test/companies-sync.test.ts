@@ -176,7 +176,7 @@ describe('companies sync (scroll)', () => {
     const summary = await backfill;
     expect(summary.reports?.progress).toMatchObject({ loaded: 1, failed: 0 });
     const job = (await env.ctx.queues.entities.getJob(other!.jobId))!;
-    expect(await job.getState()).toBe('completed'); // was cancelled, and waited for a worker to retry it
+    expect(await job.getState()).toBe('completed'); // had close() cancelled it, it would be delayed, waiting for a worker
     expect(job.attemptsMade).toBe(1);
     const stats = env.fake.scrollStats();
     expect(stats.sessions.every((s) => s.closedAt !== null)).toBe(true); // no scroll left open at Intercom

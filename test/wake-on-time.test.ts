@@ -1,5 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { wakeOnTime } from '../src/jobs/wake-on-time.js';
+import { Worker } from 'bullmq';
+import { NotReadyError } from '../src/errors.js';
+import { runJob } from '../src/jobs/job-outcome.js';
+import { pendingWakes, wakeOnTime } from '../src/jobs/wake-on-time.js';
 import { waitFor } from './helpers/cli-process.js';
 import { useTestEnv, type TestEnv } from './helpers/test-env.js';
 
@@ -24,26 +27,60 @@ describe('wakeOnTime', () => {
     await waitFor(async () => (await job.getState()) === 'waiting', 20_000, 'the job to be promoted');
   });
 
-  it('leaves alone a job that is not delayed any more, or is gone; and ignores delays it does not cover', async () => {
+  it('a job that runJob delays for a poll is promoted even when no worker is left to do it', async () => {
+    const queue = env.ctx.queues.reports;
+    const worker = new Worker(
+      queue.name,
+      (job, token) =>
+        runJob(
+          job,
+          token,
+          queue,
+          () => Promise.reject(new NotReadyError('export still running', 1_000)),
+          async () => {},
+        ),
+      { connection: env.ctx.redis, prefix: env.config.queuePrefix },
+    );
+    worker.on('error', () => {});
+    const job = await queue.add('poll', {}, { jobId: 'wake-poll' });
+    try {
+      await waitFor(async () => (await job.getState()) === 'delayed', 20_000, 'the job to be delayed by runJob');
+    } finally {
+      await worker.close(); // from here nothing of BullMQ's would ever move the job out of the delayed set
+    }
+    await waitFor(async () => (await job.getState()) === 'waiting', 20_000, 'the job to be promoted by the wake');
+  });
+
+  it('leaves alone a job that is not delayed any more, or is gone, without an unhandled rejection', async () => {
     const queue = env.ctx.queues.reports;
     const waiting = await queue.add('probe', {}, { jobId: 'wake-waiting' });
     const gone = await queue.add('probe', {}, { jobId: 'wake-gone', delay: 120_000 });
     await gone.remove();
-    const far = await queue.add('probe', {}, { jobId: 'wake-far', delay: 120_000 });
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
     try {
       wakeOnTime(waiting, 10);
       wakeOnTime(gone, 10);
-      wakeOnTime(far, 10 * 60_000); // past 5 minutes: BullMQ's own schedule only, no timer
-      await new Promise((r) => setTimeout(r, 300));
+      await waitFor(() => pendingWakes() === 0, 5_000, 'both timers to fire');
+      await new Promise((r) => setTimeout(r, 100));
       expect(unhandled).toEqual([]);
       expect(await waiting.getState()).toBe('waiting');
       expect(await queue.getJob('wake-gone')).toBeUndefined();
-      expect(await far.getState()).toBe('delayed');
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+
+  it('keeps one timer per job: delaying again replaces it; a delay past 5 minutes sets none', async () => {
+    const job = await env.ctx.queues.reports.add('probe', {}, { jobId: 'wake-timers', delay: 120_000 });
+    const before = pendingWakes();
+    wakeOnTime(job, 10 * 60_000); // BullMQ's own schedule only
+    expect(pendingWakes()).toBe(before);
+    wakeOnTime(job, 60_000);
+    wakeOnTime(job, 30_000); // the job was delayed again: the earlier timer would promote the new delay early
+    expect(pendingWakes()).toBe(before + 1);
+    wakeOnTime(job, 10 * 60_000);
+    expect(pendingWakes()).toBe(before);
   });
 });

@@ -7,16 +7,31 @@ import type { Job } from 'bullmq';
  * export. So the process that delays a job also promotes it itself when the delay ends (5 ms late
  * on average); promotion adds a marker, which wakes a blocked worker at once.
  *
- * Only a hint: if this process dies, or BullMQ moved the job first, or another process took it, the
- * promotion fails quietly and BullMQ's own schedule stands. Timers are unref'd (they never keep a
- * process alive) and only for delays up to `MAX_DELAY_MS`, so at most one per job this process
- * delayed lately.
+ * Only a hint. If this process dies, BullMQ's own schedule stands; a job that is no longer delayed
+ * (BullMQ moved it first) or gone is left alone. Delaying a job again replaces this process's timer
+ * for it. One race remains: a timer that fires late (this event loop busy) after another process
+ * ran the job and delayed it again promotes that later delay early — one status poll early, which
+ * is safe, as every step re-reads the ledger. Timers are unref'd (they never keep a process alive),
+ * one per job at most, and only for delays up to `MAX_DELAY_MS`.
  */
 const MAX_DELAY_MS = 5 * 60_000;
 
+const timers = new Map<string, NodeJS.Timeout>();
+
 export function wakeOnTime(job: Job, delayMs: number): void {
+  const key = `${job.queueQualifiedName}|${job.id}`;
+  clearTimeout(timers.get(key));
+  timers.delete(key);
   if (!(delayMs > 0 && delayMs <= MAX_DELAY_MS)) return;
-  setTimeout(() => {
+  const timer = setTimeout(() => {
+    timers.delete(key);
     job.promote().catch(() => {}); // not delayed any more (or the connection closed): nothing to do
-  }, delayMs).unref();
+  }, delayMs);
+  timer.unref();
+  timers.set(key, timer);
+}
+
+/** Jobs this process will promote (for tests). */
+export function pendingWakes(): number {
+  return timers.size;
 }

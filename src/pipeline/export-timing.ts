@@ -7,7 +7,7 @@ const MAX_POLL_DELAY_MS = 60_000;
 const REFRESH_MS = 30_000;
 /** …and this soon while it has too little history (its first exports are finishing). */
 const REFRESH_EMPTY_MS = 2_000;
-/** Shortest step between two polls (a 10 s export with ±5 % spread has a 1 s range: its steps are ~100–300 ms). */
+/** Shortest step between two polls (a 10 s export with ±5 % spread has a 1 s range: its steps are 90–310 ms). */
 const MIN_STEP_MS = 100;
 /** Recent exports of a dataset its expectation is learned from (more: a steadier median and MAD, slower to follow a change). */
 const SAMPLES = 40;
@@ -20,8 +20,8 @@ const MIN_HALF_RANGE_SHARE = 0.01;
 /**
  * Where the polls fall across the usual range (0 = its earliest finish, 1 = its latest). The later a
  * poll, the less likely it is needed at all, so the steps shrink, each 0.055 of the range shorter
- * than the one before: on an even spread, 2.4 polls per export and a finish seen 11.5 % of the range
- * late on average — equal quarters cost 2.5 polls for 12.5 % (this is the best such trade-off).
+ * than the one before: on an even spread whose range is known, 2.45 polls per export and a finish
+ * seen 11.5 % of the range late on average — equal quarters cost 2.5 polls for 12.5 %.
  */
 const POLL_POINTS = [0.31, 0.565, 0.765, 0.91, 1];
 /** The next poll comes at least half its step after the last (the expectation may move between polls). */
@@ -147,7 +147,7 @@ export function nextPollDelay(
   for (let i = 0; i < POLL_POINTS.length; i++) {
     const at = lowMs + POLL_POINTS[i]! * range;
     const step = (POLL_POINTS[i]! - (i === 0 ? 0 : POLL_POINTS[i - 1]!)) * range;
-    if (at >= runningForMs + Math.max(MIN_STEP_MS, step * MIN_GAP_SHARE)) return Math.round(at - runningForMs);
+    if (at >= runningForMs + step * MIN_GAP_SHARE) return Math.round(Math.max(MIN_STEP_MS, at - runningForMs));
   }
   const late = Math.max(0, runningForMs - highMs);
   return Math.round(Math.min(MAX_POLL_DELAY_MS, Math.max(MIN_STEP_MS, range * PAST_RANGE_STEP_SHARE + late * 0.5)));
