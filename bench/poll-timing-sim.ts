@@ -73,6 +73,11 @@ function simulate(run: number) {
     }
     return cache[d]!.expected;
   };
+  const usual = (d: number) => {
+    const recent = samples[d]!.slice(-SAMPLES).sort((a, b) => a - b);
+    const mid = recent.length >> 1;
+    return recent.length === 0 ? Infinity : recent.length % 2 ? recent[mid]! : (recent[mid - 1]! + recent[mid]!) / 2;
+  };
   const coldFloor = (d: number) => {
     const others = samples.flatMap((s, i) => (i === d ? [] : s));
     return others.length === 0 ? null : Math.min(...others);
@@ -80,8 +85,9 @@ function simulate(run: number) {
   const polls: Array<{ at: number; ex: Export }> = [];
   const done: Export[] = [];
   const start = (at: number) => {
-    if (waiting.length <= TAIL)
-      waiting.sort((a, b) => (expected(b.dataset)?.highMs ?? Infinity) - (expected(a.dataset)?.highMs ?? Infinity));
+    // The dispatcher's order for the last windows: longest usual export first (the median of the
+    // dataset's last 40), a dataset without history first.
+    if (waiting.length <= TAIL) waiting.sort((a, b) => usual(b.dataset) - usual(a.dataset));
     const w = waiting.shift();
     if (!w) return;
     const enqueuedAt = at + REFILL_MS;

@@ -6,6 +6,7 @@ import { startWorkers } from '../src/jobs/workers.js';
 import { advanceExportWindow } from '../src/pipeline/advance-export.js';
 import { dispatchWindows, type WindowLauncher } from '../src/pipeline/dispatch-windows.js';
 import { coldFloorMs } from '../src/pipeline/export-timing.js';
+import * as ledger from '../src/pipeline/export-ledger.js';
 import { windowJobId, type WindowKey } from '../src/pipeline/export-ledger.js';
 import { planReportExports } from '../src/pipeline/plan-exports.js';
 import { waitForWindows } from '../src/pipeline/wait-for-windows.js';
@@ -82,17 +83,31 @@ describe('dispatcher', () => {
         WHERE window_start < $1`,
       [new Date(D0 + 2 * DAY)],
     );
-    // 12 windows wait: more than twice the slots, so the plan order holds (newest day first, both datasets).
+    const label = (k: WindowKey) => `${k.datasetId}:${(k.window.start - D0) / DAY}`;
+    const claimOne = async () => (await ledger.claimQueuedWindows(env.ctx.pool, 1, 10)).map(label);
+    // 12, then 11 waiting: more than 10, so the plan order holds (newest day first, both datasets).
+    expect(await claimOne()).toEqual(['conversation:7']);
+    expect(await claimOne()).toEqual(['tickets:7']);
+    // 10 waiting: the tickets windows (the longer exports) go first.
+    expect(await claimOne()).toEqual(['tickets:6']);
+    await ledger.returnToLedger(env.ctx.pool, [
+      { datasetId: 'conversation', window: { start: D0 + 7 * DAY, end: D0 + 8 * DAY } },
+      { datasetId: 'tickets', window: { start: D0 + 7 * DAY, end: D0 + 8 * DAY } },
+      { datasetId: 'tickets', window: { start: D0 + 6 * DAY, end: D0 + 7 * DAY } },
+    ]);
+
+    // Through the dispatcher: 12 waiting, 5 slots.
     const session = await connectIntercom(env.ctx);
     const launcher = recordingLauncher();
     expect(await dispatchWindows(env.ctx, session, launcher)).toBe(5);
-    const label = (k: WindowKey) => `${k.datasetId}:${(k.window.start - D0) / DAY}`;
     expect(launcher.started.map(label)).toEqual(['conversation:7', 'tickets:7', 'conversation:6', 'tickets:6', 'conversation:5']);
-    // 7 left (≤ 10): the tickets windows (the longer exports) go first, newest first among them.
+    // 7 left (≤ 10): the tickets windows first, newest first among them; a dataset without history
+    // (its export could be the longest of all) before both.
+    await planReportExports(env.ctx, { mode: 'backfill', range: { start: D0, end: D0 + DAY }, datasetIds: ['conversation_state'] });
     for (const key of launcher.started) await session.slots.release(session.slots.holderOf(key));
     const tail = recordingLauncher();
     expect(await dispatchWindows(env.ctx, session, tail)).toBe(5);
-    expect(tail.started.map(label)).toEqual(['tickets:5', 'tickets:4', 'tickets:3', 'tickets:2', 'conversation:4']);
+    expect(tail.started.map(label)).toEqual(['conversation_state:0', 'tickets:5', 'tickets:4', 'tickets:3', 'tickets:2']);
   });
 
   it('never has more queue jobs than the slots plus the windows loading, and loads every window', async () => {
@@ -158,6 +173,18 @@ describe('dispatcher', () => {
 });
 
 describe('learned export durations', () => {
+  it("keeps an export's finish time when its load resumes later (a restart polls the finished export again)", async () => {
+    const plan = await planReportExports(env.ctx, { mode: 'backfill', range: { start: D0, end: D0 + DAY }, datasetIds: ['conversation'] });
+    const key = plan.windows[0]!;
+    await ledger.recordEnqueued(env.ctx.pool, key, 'job-resumed', 'pending');
+    const finished = new Date(Date.now() - 3_600_000);
+    await ledger.recordIntercomStatus(env.ctx.pool, key, 'complete', 'loading', finished);
+    // The load was cut short; an hour later the window's job runs again and sees the export complete.
+    await ledger.recordIntercomStatus(env.ctx.pool, key, 'complete', 'loading', new Date());
+    const [row] = await env.query<{ exported_at: Date }>('SELECT exported_at FROM etl_export_windows');
+    expect(row!.exported_at.getTime()).toBe(finished.getTime()); // was overwritten: an hour-long "export" learned
+  });
+
   it('records an export as finished midway between the last poll that saw it running and the first that saw it finished', async () => {
     env.fake.setExportLatency(1500);
     const plan = await planReportExports(env.ctx, {
