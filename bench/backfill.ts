@@ -295,7 +295,7 @@ function slotLossLines(
     `  before 5 unfinished        ${((enqueues[SLOTS - 1]! - from) / 1000).toFixed(1)} s (start-up, plan, first enqueues)`,
     lastFull === null
       ? `  tail after last 5          (never ${SLOTS} unfinished at once)`
-      : `  tail after last 5          ${((to - lastFull) / 1000).toFixed(1)} s (fewer windows left than slots, last loads, exit)`,
+      : `  tail after last 5          ${((to - lastFull) / 1000).toFixed(1)} s (fewer windows left than slots, last loads, exit), of which ${((to - Math.max(...jobs.map((j) => j.finishedAtMs))) / 1000).toFixed(1)} s after the last export finished`,
     `  finish → seen by a poll    ${stat(late)}`,
     `  status calls per export    ${meanOf(byEnqueue.slice(0, fifth)).toFixed(2)} for the first fifth enqueued, ${meanOf(byEnqueue.slice(fifth)).toFixed(2)} for the rest`,
     `  seen → next enqueue        ${stat(refill)}`,
