@@ -19,11 +19,13 @@ const MAD_TO_EDGE = 2;
 const MIN_HALF_RANGE_SHARE = 0.01;
 /**
  * Where the polls fall across the usual range (0 = its earliest finish, 1 = its latest). The later a
- * poll, the less likely it is needed at all, so the steps shrink, each 0.055 of the range shorter
- * than the one before: on an even spread whose range is known, 2.45 polls per export and a finish
- * seen 11.5 % of the range late on average — equal quarters cost 2.5 polls for 12.5 %.
+ * poll, the less likely it is needed at all, so the steps shrink, each ~0.067 of the range shorter
+ * than the one before: on an even spread whose range is known, 2.33 polls per export and a finish
+ * seen 12.3 % of the range late on average (equal quarters: 2.5 polls for 12.5 %). Points a little
+ * denser (2.45 polls, 11.5 %) kept the slots busier by ~0.4 % but cost ~0.14 status calls per window
+ * more than the 3 a backfill may spend (simulated, `npm run bench:poll-sim`).
  */
-const POLL_POINTS = [0.31, 0.565, 0.765, 0.91, 1];
+const POLL_POINTS = [0.335, 0.603, 0.802, 0.935, 1];
 /** The next poll comes at least half its step after the last (the expectation may move between polls). */
 const MIN_GAP_SHARE = 0.5;
 /** Past the usual range, steps of this share of the range, growing by half the time past it. */
@@ -126,7 +128,7 @@ function medianOf(sorted: number[]): number {
  * When to look at an export again, `runningForMs` after its enqueue. Without history: at the poll
  * interval, then in steps of 15 % of the time waited so far (capped at 60 s), no earlier than 0.8 ×
  * the quickest export of the other datasets. With history: at the 5 points of `POLL_POINTS` across
- * the usual range (the first about a third into it, the last at its end), then in steps of a quarter
+ * the usual range (the first a third into it, the last at its end), then in steps of a quarter
  * of the range growing by half the time past it. A poll that finds the export finished brackets its
  * finish with the poll before (see `finishedAtEstimate`), so the learned durations do not carry the
  * polls' lateness and the schedule does not drift later.
