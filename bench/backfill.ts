@@ -19,7 +19,7 @@ import pg from 'pg';
 import { migrate } from '../src/db/migrate.js';
 import { createPool } from '../src/db/pool.js';
 import { FakeIntercom } from '../src/fake-intercom/index.js';
-import { exited, sparePort, waitForRedis } from './bench-processes.js';
+import { exited, startBenchRedis, waitForRedis } from './bench-processes.js';
 
 const PG_ADMIN_URL = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 // A database per label: pg_stat_database counts per database, so two runs at once need two.
@@ -48,11 +48,8 @@ const rowsPerDay = Number(args['rows-per-day']);
 async function main(): Promise<void> {
   const root = path.resolve(import.meta.dirname, '..');
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'bench-backfill-'));
-  const port = await sparePort();
-  const redisServer = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--dir', tmp], {
-    stdio: 'ignore',
-  });
-  const redis = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 3 });
+  const benchRedis = await startBenchRedis(tmp);
+  const { port, redis } = benchRedis;
   const fake = await FakeIntercom.start({
     tokens: [TOKEN],
     rateLimit: { perAppPer10s: 1_000_000, perWorkspacePer10s: 1_000_000 },
@@ -166,9 +163,7 @@ async function main(): Promise<void> {
   } finally {
     await fake.close();
     await admin.end();
-    redis.disconnect();
-    redisServer.kill('SIGTERM');
-    await exited(redisServer).catch(() => {});
+    await benchRedis.stop();
     await rm(tmp, { recursive: true, force: true });
   }
 }

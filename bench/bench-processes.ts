@@ -1,9 +1,9 @@
 // Helpers the benchmarks share for the processes they start: a free port, a Redis of their own, a
 // child's exit. Not part of the product.
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 
 /** A TCP port nothing listens on right now (for a redis-server of the bench's own). */
 export function sparePort(): Promise<number> {
@@ -15,6 +15,25 @@ export function sparePort(): Promise<number> {
     });
     srv.on('error', reject);
   });
+}
+
+/**
+ * A redis-server of the bench's own on a spare port (no persistence, files in `dir`) and a client for
+ * it, not yet connected (`waitForRedis` connects it); `stop()` disconnects and ends the server.
+ */
+export async function startBenchRedis(dir: string): Promise<{ port: number; redis: Redis; stop(): Promise<void> }> {
+  const port = await sparePort();
+  const server = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const redis = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 3 });
+  return {
+    port,
+    redis,
+    async stop() {
+      redis.disconnect();
+      server.kill('SIGTERM');
+      await exited(server).catch(() => {});
+    },
+  };
 }
 
 /** Connects `redis` (created with lazyConnect) once the redis-server just started answers; 10 s at most. */

@@ -19,12 +19,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { migrate } from '../src/db/migrate.js';
 import { createPool } from '../src/db/pool.js';
 import { FakeIntercom } from '../src/fake-intercom/index.js';
-import { exited, sparePort, waitForRedis } from './bench-processes.js';
+import { exited, startBenchRedis, waitForRedis } from './bench-processes.js';
 
 const SCHEMA = process.env.BENCH_SCHEMA ?? 'bench_entities_sync';
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -133,11 +132,8 @@ async function runSync(
 async function main(): Promise<void> {
   const root = path.resolve(import.meta.dirname, '..');
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'bench-entities-'));
-  const port = await sparePort();
-  const redisServer = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--dir', tmp], {
-    stdio: 'ignore',
-  });
-  const redis = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 3 });
+  const benchRedis = await startBenchRedis(tmp);
+  const { port, redis } = benchRedis;
   const fake = await FakeIntercom.start({
     tokens: [TOKEN],
     rateLimit: { perAppPer10s: 1_000_000, perWorkspacePer10s: 1_000_000 },
@@ -191,10 +187,8 @@ async function main(): Promise<void> {
     await pool.query(`DROP SCHEMA IF EXISTS ${SCHEMA}_bi CASCADE`).catch(() => {});
     await pool.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`).catch(() => {});
     await pool.end();
-    redis.disconnect();
     await fake.close();
-    redisServer.kill();
-    await exited(redisServer).catch(() => {});
+    await benchRedis.stop();
     await rm(tmp, { recursive: true, force: true });
   }
 }
